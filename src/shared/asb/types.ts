@@ -1,0 +1,100 @@
+/**
+ * The items an .asb backup holds, as the decoder yields them and the encoder takes them.
+ * Values keep exactly what a writer needs to send them to the server unchanged: bytes stay bytes
+ * (views into the decoder's input where possible), integers are 64-bit, doubles stay doubles,
+ * lists/maps/HLL stay raw particles.
+ */
+import { ParticleType } from '../aerospike/protocol.js';
+
+/**
+ * A bin value, by `type`:
+ * - NULL: null (a nil bin: deletes that bin on update)
+ * - INTEGER: number when |v| <= 2^53 - 1, else bigint (always an int64)
+ * - FLOAT: number (also when integral, NaN, +-Infinity, -0)
+ * - BOOL: boolean
+ * - STRING: Buffer of the raw string bytes
+ * - GEOJSON: Buffer of the GeoJSON text
+ * - BLOB, JAVA_BLOB, CSHARP_BLOB, PYTHON_BLOB, RUBY_BLOB, PHP_BLOB, ERLANG_BLOB, HLL: Buffer of raw bytes
+ * - MAP, LIST: Buffer of the server's msgpack particle bytes, verbatim
+ */
+export type BinValue = null | boolean | number | bigint | Buffer;
+
+export interface AsbBin {
+  /** Unescaped bin name bytes (at most 15). */
+  name: Buffer;
+  type: ParticleType;
+  value: BinValue;
+}
+
+/**
+ * A stored user key. INTEGER: number|bigint; FLOAT: number; STRING: Buffer (raw bytes; `X`
+ * base64 keys are decoded); BLOB: Buffer.
+ */
+export interface AsbKey {
+  type: typeof ParticleType.INTEGER | typeof ParticleType.FLOAT | typeof ParticleType.STRING | typeof ParticleType.BLOB;
+  value: number | bigint | Buffer;
+}
+
+export interface AsbRecord {
+  /** Unescaped namespace bytes. The decoder reuses one Buffer object while consecutive records share it. */
+  namespace: Buffer;
+  /** The 20-byte RIPEMD-160 digest from `+ d`. */
+  digest: Buffer;
+  /** Unescaped set bytes, or null when the record has no `+ s` line. Reused like `namespace`. */
+  set: Buffer | null;
+  /** The user key when the backup has a `+ k` line (it was stored with send-key), else null. */
+  key: AsbKey | null;
+  generation: number;
+  /** Seconds since 2010-01-01T00:00:00Z; 0 = never expires. */
+  voidTime: number;
+  bins: AsbBin[];
+  /** 1-based line of the record's first line, for error messages. */
+  line: number;
+}
+
+export type SindexIndexType = 'N' | 'L' | 'K' | 'V';
+export type SindexPathType = 'S' | 'N' | 'G' | 'B';
+
+export interface SindexPath {
+  path: string;
+  type: SindexPathType;
+}
+
+export interface SecondaryIndexDef {
+  namespace: string;
+  /** null when the set token is empty. (asbackup 4.5.8 writes a set-less index as the literal `null`.) */
+  set: string | null;
+  name: string;
+  indexType: SindexIndexType;
+  /** At least one; restore uses the first. */
+  paths: SindexPath[];
+  /** Base64 of the msgpack CDT context (`* i` lines), or null when absent or empty. */
+  context: string | null;
+  /** Base64 of the expression of a v3.2 `* e` line; null for `* i` lines. */
+  expression: string | null;
+  line: number;
+}
+
+export interface UdfModule {
+  /** Only Lua ('L') exists. */
+  language: 'L';
+  name: string;
+  content: Buffer;
+  line: number;
+}
+
+/** What the file's header and `#` meta lines said. */
+export interface AsbHeader {
+  version: '3.0' | '3.1' | '3.2';
+  /** The `# namespace` value (unescaped in 3.1+), when present. */
+  namespace: string | null;
+  firstFile: boolean;
+}
+
+/** Receives decoded items in file order. */
+export interface AsbSink {
+  header?(header: AsbHeader): void;
+  record(record: AsbRecord): void;
+  secondaryIndex(index: SecondaryIndexDef): void;
+  udf(udf: UdfModule): void;
+}

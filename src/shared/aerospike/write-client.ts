@@ -1,0 +1,461 @@
+/**
+ * The worker side: writes records through connections this thread owns, routed by the routing
+ * table a Cluster (the tender, usually on the main thread) publishes in a SharedArrayBuffer.
+ *
+ * - A batch is split by the node that masters each record's partition and sent as one batch
+ *   command per node, all at once; answers land by row index in one result array.
+ * - At most `maxCommandsInFlight` commands run at once over all nodes (asrestore's
+ *   --max-async-batches); further ones wait their turn within their total timeout.
+ * - Nothing is retried here: a failed node command reports its error and the rows it left
+ *   unanswered, with `inDoubt` telling whether the request reached the wire, and the caller's
+ *   retry policy decides. A retry reads the routing table afresh, so it follows partition moves.
+ */
+import type { AsbRecord } from '../asb/types.js';
+import { ProtoType, ResultCode } from './protocol.js';
+import type { WriteFlags } from './write-flags.js';
+import { AerospikeError, ClientErrorCode, serverError } from './client-errors.js';
+import { encodeBatchWriteRows } from './batch-codec.js';
+import { encodeRecordWrite } from './message-codec.js';
+import { BatchAnswerParser, ROW_UNANSWERED, parseRecordAnswer } from './response-parser.js';
+import { partitionOf } from './replicas.js';
+import { NodeState, RoutingTable, SessionState, type RoutedNamespace, type RoutedNode, type RoutingSnapshot } from './routing-table.js';
+import { ConnectionPool } from './pool.js';
+import type { Connection, ConnectSettings } from './connection.js';
+import { SessionManager, needsNewLogin, type PreparedAuth } from './auth.js';
+import { TlsConnector, type ResolvedTls } from './tls-options.js';
+import { formatAddress } from './host-list.js';
+
+export { ROW_UNANSWERED };
+
+/** rowGroup of a row that no node command carries. */
+const NO_GROUP = 0xffff;
+
+export interface WriteClientOptions {
+  /** From prepareAuth; the same the Cluster was given. */
+  auth?: PreparedAuth;
+  /** From resolveTlsSettings; the same the Cluster was given. */
+  tls?: ResolvedTls;
+  /** Longest time to open and authenticate a connection (asrestore --timeout). Default 10000 ms. */
+  connectTimeoutMs?: number;
+  /** Budget of one command from the call to the answer, queueing included; sent as the server-side timeout. Default 10000 ms. */
+  totalTimeoutMs?: number;
+  /** Longest silence while an answer is awaited (asrestore --socket-timeout); 0 = none. Default 10000 ms. */
+  socketTimeoutMs?: number;
+  /** Commands (per-node batches or single writes) running at once. Default 32. */
+  maxCommandsInFlight?: number;
+  /** Connections per node. Default maxCommandsInFlight. */
+  maxConnectionsPerNode?: number;
+  /** Idle connections older than this are closed instead of reused. Default 55 s. */
+  idleTimeoutMs?: number;
+  log?: (message: string) => void;
+}
+
+/** One per-node command of a batch that failed as a whole, and the rows it left unanswered. */
+export interface BatchFailure {
+  error: AerospikeError;
+  /** Indices into the batch's records. */
+  rows: number[];
+}
+
+export interface BatchResult {
+  /** Per record (by index): the server's result code, or ROW_UNANSWERED when its command failed first. */
+  resultCodes: Int32Array;
+  /** How many records are ROW_UNANSWERED. */
+  unanswered: number;
+  /** Why: one entry per failed per-node command (transport error, timeout, batch-level result code, no node). */
+  failures: BatchFailure[];
+}
+
+interface NodePool {
+  incarnation: number;
+  node: RoutedNode;
+  pool: ConnectionPool;
+}
+
+interface Waiter {
+  resolve: () => void;
+  reject: (error: AerospikeError) => void;
+  timer: NodeJS.Timeout;
+}
+
+export class WriteClient {
+  private readonly routing: RoutingTable;
+  private snapshot: RoutingSnapshot;
+  private readonly pools = new Map<number, NodePool>();
+  private readonly sessions: SessionManager | null;
+  private readonly adoptedTokens = new Map<string, number>();
+  private readonly connect: ConnectSettings;
+  private readonly connectTimeoutMs: number;
+  private readonly totalTimeoutMs: number;
+  private readonly socketTimeoutMs: number;
+  private readonly maxInFlight: number;
+  private readonly maxConnectionsPerNode: number;
+  private readonly idleTimeoutMs: number;
+  private running = 0;
+  private readonly waiters: Waiter[] = [];
+  /** Scratch for grouping rows by node: slot → group of the batch being grouped, -1 = none. */
+  private readonly groupOfSlot: Int16Array;
+  private lastNamespaceBytes: Buffer | null = null;
+  private lastNamespace: RoutedNamespace | null = null;
+  private readonly trimTimer: NodeJS.Timeout;
+  private closed = false;
+
+  constructor(routing: SharedArrayBuffer | RoutingTable, options: WriteClientOptions = {}) {
+    this.routing = routing instanceof RoutingTable ? routing : RoutingTable.attach(routing);
+    this.sessions = options.auth ? new SessionManager(options.auth) : null;
+    this.connect = { tls: options.tls ? new TlsConnector(options.tls) : null, log: options.log };
+    this.connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
+    this.totalTimeoutMs = options.totalTimeoutMs ?? 10_000;
+    this.socketTimeoutMs = options.socketTimeoutMs ?? 10_000;
+    this.maxInFlight = Math.max(1, options.maxCommandsInFlight ?? 32);
+    this.maxConnectionsPerNode = Math.max(1, options.maxConnectionsPerNode ?? this.maxInFlight);
+    this.idleTimeoutMs = options.idleTimeoutMs ?? 55_000;
+    this.snapshot = this.routing.snapshot();
+    this.groupOfSlot = new Int16Array(this.routing.maxNodes).fill(-1);
+    this.adoptSessions();
+    this.trimTimer = setInterval(() => {
+      for (const entry of this.pools.values()) entry.pool.trim();
+    }, Math.max(1000, Math.min(this.idleTimeoutMs, 10_000)));
+    this.trimTimer.unref();
+  }
+
+  /**
+   * The routing slot of the node that masters the record's partition now (-1: none). Lets a caller
+   * gather per-node batches, so that each command carries a full batch (per-command costs dominate
+   * small commands). Throws NAMESPACE_NOT_FOUND.
+   */
+  routeOf(record: AsbRecord): number {
+    this.refreshRouting();
+    return this.masterSlot(record);
+  }
+
+  /** Commands running now. */
+  get inFlight(): number {
+    return this.running;
+  }
+
+  /**
+   * Writes `records` (their namespace already the target one) as batch commands, one per owning
+   * node. `ttls[i]` is record i's TTL on the wire. Rejects only for NAMESPACE_NOT_FOUND (the
+   * cluster has no such namespace) or CLOSED; every other failure is in the result.
+   */
+  async writeBatch(records: readonly AsbRecord[], ttls: ArrayLike<number>, flags: WriteFlags): Promise<BatchResult> {
+    const count = records.length;
+    const resultCodes = new Int32Array(count).fill(ROW_UNANSWERED);
+    const result: BatchResult = { resultCodes, unanswered: count, failures: [] };
+    if (count === 0) return result;
+    if (this.closed || this.routing.closed) throw this.closedError();
+    const deadline = Date.now() + this.totalTimeoutMs;
+    this.refreshRouting();
+
+    // Group rows by the node slot that masters their partition (rows no node masters: NO_GROUP).
+    const rowGroup = new Uint16Array(count);
+    const groupOfSlot = this.groupOfSlot;
+    const groupSlots: number[] = [];
+    const groupSizes: number[] = [];
+    let unroutable: number[] | null = null;
+    for (let i = 0; i < count; i++) {
+      const slot = this.masterSlot(records[i]);
+      if (slot < 0) {
+        rowGroup[i] = NO_GROUP;
+        (unroutable ??= []).push(i);
+        continue;
+      }
+      let group = groupOfSlot[slot];
+      if (group < 0) {
+        group = groupSlots.length;
+        groupOfSlot[slot] = group;
+        groupSlots.push(slot);
+        groupSizes.push(0);
+      }
+      groupSizes[group]++;
+      rowGroup[i] = group;
+    }
+    for (const slot of groupSlots) groupOfSlot[slot] = -1;
+    const groupRows = groupSizes.map((size) => new Uint32Array(size));
+    const fill = new Array<number>(groupSlots.length).fill(0);
+    for (let i = 0; i < count; i++) {
+      const group = rowGroup[i];
+      if (group !== NO_GROUP) groupRows[group][fill[group]++] = i;
+    }
+    if (unroutable !== null) {
+      result.failures.push({
+        error: new AerospikeError(
+          ClientErrorCode.PARTITION_UNAVAILABLE,
+          `no live node masters the partitions of ${unroutable.length} record(s) (the cluster is changing)`,
+        ),
+        rows: unroutable,
+      });
+    }
+
+    const outcomes = await Promise.all(
+      groupSlots.map((slot, group) =>
+        this.sendBatch(slot, records, groupRows[group], ttls, flags, resultCodes, rowGroup, group, deadline),
+      ),
+    );
+    for (const failure of outcomes) if (failure !== null) result.failures.push(failure);
+    let unanswered = 0;
+    for (let i = 0; i < count; i++) if (resultCodes[i] === ROW_UNANSWERED) unanswered++;
+    result.unanswered = unanswered;
+    return result;
+  }
+
+  /**
+   * Writes one record; resolves with the server's result code (0 = written). Rejects with a typed
+   * AerospikeError for client-side failures (connection, timeouts, no node, encoding).
+   */
+  async writeRecord(record: AsbRecord, ttl: number, flags: WriteFlags): Promise<number> {
+    if (this.closed || this.routing.closed) throw this.closedError();
+    const deadline = Date.now() + this.totalTimeoutMs;
+    this.refreshRouting();
+    const slot = this.masterSlot(record);
+    if (slot < 0) {
+      throw new AerospikeError(ClientErrorCode.PARTITION_UNAVAILABLE, `no live node masters the partition of the record at line ${record.line}`);
+    }
+    const request = encodeRecordWrite(record, ttl, flags, this.totalTimeoutMs);
+    await this.acquirePermit(deadline);
+    try {
+      const entry = this.poolFor(slot);
+      const connection = await entry.pool.acquire(deadline);
+      let resultCode = -1;
+      try {
+        await connection.execute(
+          request,
+          (type, body) => {
+            if (type !== ProtoType.AS_MSG) throw unexpectedType(type, entry.pool.label);
+            resultCode = parseRecordAnswer(body, entry.pool.label).resultCode;
+            return true;
+          },
+          this.socketTimeoutMs,
+          deadline,
+        );
+        if (needsNewLogin(resultCode)) this.sessionRefused(entry, connection);
+        return resultCode;
+      } finally {
+        entry.pool.release(connection);
+      }
+    } finally {
+      this.releasePermit();
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.trimTimer);
+    for (const waiter of this.waiters.splice(0)) {
+      clearTimeout(waiter.timer);
+      waiter.reject(this.closedError());
+    }
+    for (const entry of this.pools.values()) entry.pool.close();
+    this.pools.clear();
+  }
+
+  // ---------------------------------------------------------------------------------------------
+
+  private async sendBatch(
+    slot: number,
+    records: readonly AsbRecord[],
+    rows: Uint32Array,
+    ttls: ArrayLike<number>,
+    flags: WriteFlags,
+    resultCodes: Int32Array,
+    rowGroup: Uint16Array,
+    group: number,
+    deadline: number,
+  ): Promise<BatchFailure | null> {
+    let permitted = false;
+    try {
+      await this.acquirePermit(deadline);
+      permitted = true;
+      const entry = this.poolFor(slot);
+      const connection = await entry.pool.acquire(deadline);
+      const label = entry.pool.label;
+      const parser = new BatchAnswerParser(resultCodes, rowGroup, group, label);
+      try {
+        const request = encodeBatchWriteRows(records, rows, rows.length, ttls, flags, this.totalTimeoutMs, (size) =>
+          connection.requestSpace(size),
+        );
+        await connection.execute(
+          request,
+          (type, body) => {
+            if (type !== ProtoType.AS_MSG) throw unexpectedType(type, label);
+            return parser.consume(body);
+          },
+          this.socketTimeoutMs,
+          deadline,
+        );
+        if (parser.batchResultCode !== ResultCode.OK) {
+          if (needsNewLogin(parser.batchResultCode)) this.sessionRefused(entry, connection);
+          return failureFor(serverError(parser.batchResultCode, `batch write of ${rows.length} records`, label), rows, resultCodes);
+        }
+        if (parser.answered < rows.length) {
+          return failureFor(
+            new AerospikeError(
+              ClientErrorCode.PROTOCOL,
+              `node ${label} ended a batch answer after ${parser.answered} of ${rows.length} records`,
+              { node: label, inDoubt: true },
+            ),
+            rows,
+            resultCodes,
+          );
+        }
+        return null;
+      } finally {
+        entry.pool.release(connection);
+      }
+    } catch (error) {
+      const typed =
+        error instanceof AerospikeError
+          ? error
+          : new AerospikeError(ClientErrorCode.PROTOCOL, `batch write failed: ${(error as Error).message}`, { cause: error, inDoubt: true });
+      return failureFor(typed, rows, resultCodes);
+    } finally {
+      if (permitted) this.releasePermit();
+    }
+  }
+
+  /** The node slot mastering the record's partition, or -1 when no live node does. */
+  private masterSlot(record: AsbRecord): number {
+    const namespace = this.namespaceOf(record);
+    const owner = namespace.owners[partitionOf(record.digest)] - 1;
+    if (owner < 0) return -1;
+    const node = this.snapshot.nodes[owner];
+    return node !== undefined && node.state === NodeState.ACTIVE ? owner : -1;
+  }
+
+  private namespaceOf(record: AsbRecord): RoutedNamespace {
+    const bytes = record.namespace;
+    if (bytes === this.lastNamespaceBytes && this.lastNamespace !== null) return this.lastNamespace;
+    for (const namespace of this.snapshot.namespaces) {
+      if (namespace.nameBytes.equals(bytes)) {
+        this.lastNamespaceBytes = bytes;
+        this.lastNamespace = namespace;
+        return namespace;
+      }
+    }
+    const known = this.snapshot.namespaces.map((namespace) => namespace.name);
+    throw new AerospikeError(
+      ClientErrorCode.NAMESPACE_NOT_FOUND,
+      `namespace '${bytes.toString('utf8')}' does not exist in the cluster (it has: ${known.length === 0 ? 'none' : known.join(', ')})`,
+    );
+  }
+
+  /** Takes a new snapshot when the tender published changes; drops pools of changed nodes. */
+  private refreshRouting(): void {
+    if (this.routing.generation === this.snapshot.generation) return;
+    this.snapshot = this.routing.snapshot();
+    this.lastNamespaceBytes = null;
+    this.lastNamespace = null;
+    for (const [slot, entry] of this.pools) {
+      const node = this.snapshot.nodes[slot];
+      if (node === undefined || node.state !== NodeState.ACTIVE || node.incarnation !== entry.incarnation) {
+        entry.pool.close();
+        this.pools.delete(slot);
+      }
+    }
+    this.adoptSessions();
+  }
+
+  private adoptSessions(): void {
+    const sessions = this.sessions;
+    if (sessions === null) return;
+    for (const node of this.snapshot.nodes) {
+      if (node === undefined || node.state !== NodeState.ACTIVE) continue;
+      if (this.adoptedTokens.get(node.name) === node.tokenVersion) continue;
+      this.adoptedTokens.set(node.name, node.tokenVersion);
+      if (node.sessionState === SessionState.NOT_NEEDED) sessions.adopt(node.name, null);
+      else if (node.sessionState === SessionState.TOKEN && node.token !== null) {
+        sessions.adopt(node.name, { token: node.token, expiresAtMs: node.tokenExpiresAtMs });
+      }
+    }
+  }
+
+  private poolFor(slot: number): NodePool {
+    const existing = this.pools.get(slot);
+    if (existing !== undefined) return existing;
+    const node = this.snapshot.nodes[slot];
+    if (node === undefined || node.state !== NodeState.ACTIVE) {
+      throw new AerospikeError(ClientErrorCode.NODE_NOT_FOUND, `the node in routing slot ${slot} has left the cluster`);
+    }
+    const address = { host: node.host, port: node.port, tlsName: node.tlsName };
+    const label = `${node.name} ${formatAddress(address)}`;
+    const sessions = this.sessions;
+    const entry: NodePool = {
+      incarnation: node.incarnation,
+      node,
+      pool: new ConnectionPool(address, label, {
+        connect: this.connect,
+        maxConnections: this.maxConnectionsPerNode,
+        connectTimeoutMs: this.connectTimeoutMs,
+        idleTimeoutMs: this.idleTimeoutMs,
+        setup:
+          sessions === null
+            ? undefined
+            : async (connection, deadline) => {
+                const before = sessions.session(node.name);
+                await sessions.authenticateConnection(node.name, connection.adminTransport(this.connectTimeoutMs, deadline));
+                // The shared token was refused and this connection logged in itself: renew it for all.
+                if (sessions.session(node.name) !== before) this.routing.requestLogin(slot);
+              },
+      }),
+    };
+    this.pools.set(slot, entry);
+    return entry;
+  }
+
+  /** A command said the session expired: renew it, and do not reuse this connection. */
+  private sessionRefused(entry: NodePool, connection: Connection): void {
+    this.sessions?.requestLogin(entry.node.name);
+    this.routing.requestLogin(entry.node.slot);
+    connection.close();
+  }
+
+  private acquirePermit(deadline: number): Promise<void> | void {
+    if (this.running < this.maxInFlight) {
+      this.running++;
+      return;
+    }
+    return new Promise<void>((resolve, reject) => {
+      const waiter: Waiter = {
+        resolve,
+        reject,
+        timer: setTimeout(() => {
+          const at = this.waiters.indexOf(waiter);
+          if (at >= 0) this.waiters.splice(at, 1);
+          reject(
+            new AerospikeError(
+              ClientErrorCode.TOTAL_TIMEOUT,
+              `the command waited for one of ${this.maxInFlight} in-flight places past its total timeout of ${this.totalTimeoutMs} ms`,
+            ),
+          );
+        }, Math.max(deadline - Date.now(), 1)),
+      };
+      this.waiters.push(waiter);
+    });
+  }
+
+  private releasePermit(): void {
+    const waiter = this.waiters.shift();
+    if (waiter !== undefined) {
+      clearTimeout(waiter.timer);
+      waiter.resolve();
+    } else {
+      this.running--;
+    }
+  }
+
+  private closedError(): AerospikeError {
+    return new AerospikeError(ClientErrorCode.CLOSED, 'the write client or its cluster is closed');
+  }
+}
+
+function unexpectedType(type: number, label: string): AerospikeError {
+  return new AerospikeError(ClientErrorCode.PROTOCOL, `node ${label} answered a write with a type ${type} message`, { node: label });
+}
+
+function failureFor(error: AerospikeError, rows: Uint32Array, resultCodes: Int32Array): BatchFailure {
+  const left: number[] = [];
+  for (let i = 0; i < rows.length; i++) if (resultCodes[rows[i]] === ROW_UNANSWERED) left.push(rows[i]);
+  return { error, rows: left };
+}

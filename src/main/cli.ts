@@ -6,7 +6,7 @@ import { AsrestoreError } from '../shared/errors.js';
 import { USAGE_ERROR } from './getopt.js';
 import { configureLog, err, writeStderr, writeStdout } from './log.js';
 import { parseCommandLine, usageText, versionText, type ParseContext, type RestoreOptions } from './options.js';
-import { runRestore, type RestoreDependencies } from './restore.js';
+import type { RestoreDependencies } from './restore.js';
 import type { RunHandle } from './validate.js';
 
 export interface CliDependencies extends ParseContext {
@@ -62,7 +62,9 @@ export async function run(argv: readonly string[], deps: CliDependencies = {}): 
       const { runValidate } = await import('./validate.js');
       return await runValidate(options, { onStart: (h) => (handle = h) });
     }
-    return await (deps.restore ?? runRestore)(options, { onStart: (h) => (handle = h) });
+    // Loaded on demand, so a --validate run never loads the client layer.
+    const restore = deps.restore ?? (await import('./restore.js')).runRestore;
+    return await restore(options, { onStart: (h) => (handle = h) });
   } catch (error) {
     reportError(error);
     return 1;

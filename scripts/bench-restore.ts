@@ -1,0 +1,172 @@
+/**
+ * `npm run bench:restore` (a benchmark, not a test): restores a generated backup into the test
+ * cluster, whose nodes run in processes of their own, and prints for each configuration the
+ * records/s, the restorer's CPU-seconds per million records (user + system of the asrestore
+ * process, all its threads) and its peak RSS.
+ *
+ *   npm run bench:restore [-- --records 1000000 --files 7 --record-size 476 --nodes 3 --backup DIR --runs default,el1,...]
+ *
+ * The backup (restore-bench mix: int, 3 strings, double, list, map, blob) is generated once and
+ * kept under the OS temp folder for later runs. Configurations: the defaults, --event-loops 1 and 2,
+ * --parallel 1, 2, 8 and 20, and the defaults on a single file of the backup (peak RSS must not
+ * grow with the backup's size).
+ *
+ * Internally the script runs itself with `--child ARGS...` to host one asrestore run in a fresh
+ * process and report that process's CPU time and peak RSS on fd 3.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, existsSync, readdirSync, statSync, writeSync } from 'node:fs';
+import { availableParallelism, cpus, tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const selfPath = fileURLToPath(import.meta.url);
+const buildRoot = resolve(dirname(selfPath), '..');
+
+interface ChildReport {
+  exitCode: number;
+  wallSeconds: number;
+  cpuSeconds: number;
+  maxRssMb: number;
+}
+
+/** Child mode: one asrestore run in this process; the report goes to fd 3. */
+async function child(argv: string[]): Promise<void> {
+  const { run } = await import('../src/main/cli.js');
+  const startCpu = process.cpuUsage();
+  const start = performance.now();
+  const exitCode = await run(argv);
+  const wallSeconds = (performance.now() - start) / 1000;
+  const cpu = process.cpuUsage(startCpu);
+  const report: ChildReport = {
+    exitCode,
+    wallSeconds,
+    cpuSeconds: (cpu.user + cpu.system) / 1e6,
+    maxRssMb: process.resourceUsage().maxRSS / 1024,
+  };
+  writeSync(3, JSON.stringify(report) + '\n');
+  process.exit(exitCode);
+}
+
+function startCluster(nodes: number): Promise<{ child: ChildProcess; hosts: string }> {
+  const clusterEntry = join(buildRoot, 'scripts', 'test-cluster.js');
+  const proc = spawn(process.execPath, [clusterEntry, '--nodes', String(nodes), '--port', '0', '--processes', '--namespace', 'test'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return new Promise((resolvePromise, reject) => {
+    const timer = setTimeout(() => reject(new Error('the test cluster did not start within 30 s')), 30_000);
+    createInterface({ input: proc.stdout! }).on('line', (line) => {
+      if (!line.startsWith('READY ')) return;
+      clearTimeout(timer);
+      const seeds = (JSON.parse(line.slice(6)) as { seeds: { host: string; port: number }[] }).seeds;
+      resolvePromise({ child: proc, hosts: seeds.map((seed) => `${seed.host}:${seed.port}`).join(',') });
+    });
+    proc.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`the test cluster exited with code ${code}`));
+    });
+  });
+}
+
+/** Empties namespace test on every node (each node process holds its own partitions). */
+async function truncate(hosts: string): Promise<void> {
+  const { Cluster } = await import('../src/shared/aerospike/cluster.js');
+  const cluster = await Cluster.connect({ hosts });
+  try {
+    await cluster.infoAllNodes(['truncate-namespace:namespace=test']);
+  } finally {
+    await cluster.close();
+  }
+}
+
+function runChild(args: string[], logPath: string): Promise<ChildReport> {
+  const log = createWriteStream(logPath, { flags: 'a' });
+  const proc = spawn(process.execPath, [selfPath, '--child', ...args], { stdio: ['ignore', 'ignore', 'pipe', 'pipe'] });
+  proc.stderr!.pipe(log);
+  let report = '';
+  proc.stdio[3]!.on('data', (chunk: Buffer) => (report += chunk.toString('utf8')));
+  return new Promise((resolvePromise, reject) => {
+    proc.once('close', (code) => {
+      log.end();
+      if (report === '') reject(new Error(`asrestore ${args.join(' ')} ended with code ${code} without a report (log: ${logPath})`));
+      else resolvePromise(JSON.parse(report) as ChildReport);
+    });
+  });
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      records: { type: 'string' },
+      files: { type: 'string' },
+      'record-size': { type: 'string' },
+      nodes: { type: 'string' },
+      backup: { type: 'string' },
+      runs: { type: 'string' },
+    },
+  });
+  const records = Number(values.records ?? 1_000_000);
+  const files = Number(values.files ?? 7);
+  const recordSize = Number(values['record-size'] ?? 476);
+  const nodes = Number(values.nodes ?? 3);
+  const backupDir = values.backup ?? join(tmpdir(), `asrestore-bench-${records}-${files}-${recordSize}`);
+
+  if (!existsSync(backupDir) || readdirSync(backupDir).filter((name) => name.endsWith('.asb')).length !== files) {
+    process.stdout.write(`generating ${records} records (${recordSize} B each, ${files} files) into ${backupDir} ...\n`);
+    const { generateBackup } = await import('./lib/backup-generator.js');
+    // Void times around a moment two days back: every TTL stays within the server's 10-year maximum.
+    const now = Math.floor(Date.now() / 86_400_000) * 86_400 - 2 * 86_400;
+    await generateBackup({ dir: backupDir, files, records, recordSize, mix: 'restore-bench', seed: 1, now }, availableParallelism());
+  }
+  const fileNames = readdirSync(backupDir).filter((name) => name.endsWith('.asb')).sort();
+  const backupBytes = fileNames.reduce((sum, name) => sum + statSync(join(backupDir, name)).size, 0);
+  const firstFile = join(backupDir, fileNames[0]);
+
+  const all: { name: string; args: string[]; records: number }[] = [
+    { name: 'default', args: ['-d', backupDir], records },
+    { name: 'el1', args: ['-d', backupDir, '--event-loops', '1'], records },
+    { name: 'el2', args: ['-d', backupDir, '--event-loops', '2'], records },
+    { name: 'p1', args: ['-d', backupDir, '--parallel', '1'], records },
+    { name: 'p2', args: ['-d', backupDir, '--parallel', '2'], records },
+    { name: 'p8', args: ['-d', backupDir, '--parallel', '8'], records },
+    { name: 'p20', args: ['-d', backupDir, '--parallel', '20'], records },
+    { name: 'one-file', args: ['-i', firstFile], records: Math.ceil(records / files) },
+  ];
+  const wanted = values.runs?.split(',');
+  const runs = wanted === undefined ? all : all.filter((r) => wanted.includes(r.name));
+
+  const logPath = join(tmpdir(), `asrestore-bench-${process.pid}.log`);
+  process.stdout.write(
+    `machine: ${cpus().length} CPU(s) (${cpus()[0]?.model ?? 'unknown'}), ${availableParallelism()} available; node ${process.version}\n` +
+      `backup: ${backupDir}: ${fileNames.length} files, ${(backupBytes / 1e6).toFixed(1)} MB, ${records} records\n` +
+      `cluster: ${nodes} test-cluster nodes, each in its own process; asrestore logs: ${logPath}\n\n`,
+  );
+  const cluster = await startCluster(nodes);
+  try {
+    const header = `${'run'.padEnd(10)} ${'arguments'.padEnd(28)} ${'records/s'.padStart(10)} ${'CPU s/M rec'.padStart(12)} ${'peak RSS MB'.padStart(12)} ${'wall s'.padStart(8)}  exit`;
+    process.stdout.write(header + '\n' + '-'.repeat(header.length) + '\n');
+    for (const run of runs) {
+      await truncate(cluster.hosts);
+      const report = await runChild(['-h', cluster.hosts, ...run.args], logPath);
+      const shownArgs = run.args.filter((arg) => arg !== backupDir && arg !== firstFile).join(' ') || '(defaults)';
+      process.stdout.write(
+        `${run.name.padEnd(10)} ${shownArgs.padEnd(28)} ${Math.round(run.records / report.wallSeconds).toString().padStart(10)} ` +
+          `${((report.cpuSeconds / run.records) * 1e6).toFixed(2).padStart(12)} ${report.maxRssMb.toFixed(0).padStart(12)} ` +
+          `${report.wallSeconds.toFixed(1).padStart(8)}  ${report.exitCode}\n`,
+      );
+    }
+  } finally {
+    cluster.child.kill('SIGTERM');
+  }
+}
+
+if (process.argv[2] === '--child') {
+  await child(process.argv.slice(3));
+} else {
+  main().catch((error: Error) => {
+    process.stderr.write(`bench-restore: ${error.message}\n`);
+    process.exitCode = 1;
+  });
+}

@@ -1,0 +1,426 @@
+/**
+ * Restore of one backup input (a file, or stdin streamed from the main thread) inside a worker
+ * thread: read → decrypt → decompress → decode, then per record the C asrestore decisions
+ * (dec_text.c + restore.c): expired (void time + --extra-ttl not in the future) → counted, not
+ * sent; no bins left after --bin-list, or set not in --set-list → skipped; otherwise the namespace
+ * is remapped (-n src,dst), and the record joins a batch of --batch-size for the {@link Batcher}.
+ * Records are handed on as the decoder produced them: bin values stay views of the decoded bytes
+ * (lists, maps, HLLs and blobs are sent byte for byte), the digest is the backup's.
+ *
+ * Secondary indexes and UDFs met in the file go to the coordinator over `metadataPort` (it owns
+ * the info connection); this file waits for the answer, as the C thread that meets one blocks
+ * while the others keep writing. --no-records stops reading at the first record.
+ *
+ * Every worker thread keeps one WriteClient (its own connections to every node), reused by all
+ * the tasks it runs in one restore run.
+ */
+import type { MessagePort } from 'node:worker_threads';
+import { AsbDecoder } from '../shared/asb/decoder.js';
+import type { AsbRecord, AsbSink, SecondaryIndexDef, UdfModule } from '../shared/asb/types.js';
+import type { SharedClusterSettings } from '../shared/aerospike/cluster.js';
+import { Counter, Counters } from '../shared/counters.js';
+import { AsrestoreError } from '../shared/errors.js';
+import { openBackupFile, openBackupStream, type OpenedBackupInput } from '../shared/io/backup-input.js';
+import type { CompressionType, EncryptionAlgorithm } from '../shared/io/codec-options.js';
+import { chunksFromPort } from '../shared/port-stream.js';
+import { isStopRequested, requestStop } from '../shared/run-control.js';
+import { configureLog, err, inf, ver } from '../main/log.js';
+import { Batcher, type RecordBatch, type WriteMode } from './batcher.js';
+import { BatchFanOut } from './batch-channel.js';
+import { writerFor } from './writer-context.js';
+import type { RetryPolicy } from './retry-policy.js';
+import { ThrottleGate } from './throttle.js';
+import { TTL_EXPIRED, citrusleafNow, restoreWriteFlags, ttlFor, type WritePolicyOptions } from './write-policy.js';
+import { toTaskError, type TaskError } from './validate-task.js';
+
+/** Settings shared by every unit of one run (and by the writer context of each thread). */
+export interface RestoreRunSettings {
+  /** Identifies the run: a worker thread reuses its write client for tasks of the same run. */
+  runId: string;
+  cluster: SharedClusterSettings;
+  mode: WriteMode;
+  batchSize: number;
+  maxAsyncBatches: number;
+  /** Milliseconds. */
+  totalTimeoutMs: number;
+  socketTimeoutMs: number;
+  policy: WritePolicyOptions;
+  retry: RetryPolicy;
+  ignoreRecordError: boolean;
+  compress: CompressionType | null;
+  encryption: { algorithm: EncryptionAlgorithm; key: Uint8Array } | null;
+  /** `-n src[,dst]`. */
+  namespace: { source: string; target: string | null } | null;
+  setList: string[] | null;
+  binList: string[] | null;
+  noRecords: boolean;
+  noIndexes: boolean;
+  noUdfs: boolean;
+  extraTtl: number;
+  countersBuffer: SharedArrayBuffer;
+  controlBuffer: SharedArrayBuffer;
+  inFlightBuffer: SharedArrayBuffer;
+  /** --nice: the ThrottleController's buffer. */
+  throttleBuffer: SharedArrayBuffer | null;
+  verbose: boolean;
+}
+
+export interface RestoreFileTask {
+  kind: 'restore-file';
+  run: RestoreRunSettings;
+  /** The file to read, or the stream's name (`[stdin]`) when `port` delivers the bytes. */
+  path: string;
+  port?: MessagePort;
+  /** Directory mode: log `restoring <path>` first. */
+  announce: boolean;
+  /** Where secondary indexes and UDFs go (see {@link MetadataRequest}). */
+  metadataPort: MessagePort;
+  /** A single input: channels to the other workers' batch writers (batch-channel.ts). */
+  writerPorts?: MessagePort[];
+}
+
+export interface RestoreFileResult {
+  path: string;
+  ok: boolean;
+  /** Stopped early: another unit failed, or the run was interrupted. */
+  stopped: boolean;
+  records: number;
+  bytesRead: number;
+  /** The error this unit stopped the run with (already logged by the worker). */
+  error?: TaskError;
+}
+
+/** Worker → coordinator. */
+export type MetadataRequest =
+  | { id: number; type: 'sindex'; def: SecondaryIndexDef; file: string }
+  | { id: number; type: 'udf'; module: UdfModule; file: string };
+/** Coordinator → worker: ok, or failed (the coordinator logged why and stopped the run). */
+export interface MetadataReply {
+  id: number;
+  ok: boolean;
+}
+
+/** C follows a failure to read the start of a file with this line; the decoder brings its own trace. */
+function errorLogLines(error: unknown): string[] {
+  const withTrace = error as { logLines?: () => string[] };
+  if (typeof withTrace?.logLines === 'function') return withTrace.logLines();
+  if (error instanceof AsrestoreError) return [error.message];
+  return [error instanceof Error ? error.message : String(error)];
+}
+
+/** Asks the coordinator to restore an index or UDF; resolves with its verdict. */
+class MetadataChannel {
+  private nextId = 1;
+  private readonly waiting = new Map<number, (ok: boolean) => void>();
+
+  constructor(private readonly port: MessagePort) {
+    port.on('message', (reply: MetadataReply) => {
+      const resolve = this.waiting.get(reply.id);
+      this.waiting.delete(reply.id);
+      resolve?.(reply.ok);
+    });
+    port.on('close', () => {
+      for (const resolve of this.waiting.values()) resolve(false);
+      this.waiting.clear();
+    });
+  }
+
+  send(request: MetadataRequest extends infer R ? (R extends unknown ? Omit<R, 'id'> : never) : never): Promise<boolean> {
+    const id = this.nextId++;
+    return new Promise<boolean>((resolve) => {
+      this.waiting.set(id, resolve);
+      this.port.postMessage({ ...request, id } as MetadataRequest);
+    });
+  }
+
+  close(): void {
+    this.port.close();
+  }
+}
+
+/**
+ * Bytes decoded before the records found are handed on (about two batches of 476-byte records).
+ * The decoder copies only the one item straddling two slices.
+ */
+const DECODE_SLICE_BYTES = 128 * 1024;
+
+/**
+ * The units a thread restores at once take turns: one decodes a slice and hands its batches on
+ * before the next decodes, so a thread never holds more than one slice of records waiting for
+ * write slots, however many files it restores concurrently.
+ */
+let decodeTurn: Promise<void> = Promise.resolve();
+
+async function withDecodeTurn(work: () => Promise<void>): Promise<void> {
+  const previous = decodeTurn;
+  let release!: () => void;
+  decodeTurn = new Promise<void>((resolve) => (release = resolve));
+  await previous;
+  try {
+    await work();
+  } finally {
+    release();
+  }
+}
+
+type PendingItem = { kind: 'batch'; batch: RecordBatch } | { kind: 'sindex'; def: SecondaryIndexDef } | { kind: 'udf'; module: UdfModule };
+
+/**
+ * The per-record decisions, as a decoder sink. Outcomes that need no write are counted locally and
+ * flushed per chunk; full batches and metadata items queue in file order for the task to hand on.
+ */
+class RestoreSink implements AsbSink {
+  readonly pending: PendingItem[] = [];
+  /** Set by --no-records at the first record. */
+  sawRecord = false;
+  now = citrusleafNow();
+  total = 0;
+  expired = 0;
+  skipped = 0;
+  private records: AsbRecord[] = [];
+  private ttls: Uint32Array;
+  private readonly targetNamespace: Buffer | null;
+  private readonly setFilter: Set<string> | null;
+  private readonly binFilter: Set<string> | null;
+  /** Verdicts per interned set / bin-name Buffer (the decoder reuses one Buffer per distinct name). */
+  private readonly setVerdicts = new Map<Buffer, boolean>();
+  private readonly binVerdicts = new Map<Buffer, boolean>();
+
+  constructor(
+    private readonly run: RestoreRunSettings,
+    private readonly file: string,
+  ) {
+    this.ttls = new Uint32Array(run.batchSize);
+    this.targetNamespace = run.namespace?.target ? Buffer.from(run.namespace.target, 'utf8') : null;
+    this.setFilter = run.setList === null || run.setList.length === 0 ? null : new Set(run.setList);
+    this.binFilter = run.binList === null || run.binList.length === 0 ? null : new Set(run.binList);
+  }
+
+  record(record: AsbRecord): void {
+    if (this.run.noRecords) {
+      this.sawRecord = true;
+      return;
+    }
+    if (this.sawRecord) return;
+    this.total++;
+    if (this.binFilter !== null) record.bins = record.bins.filter((bin) => this.keepsBin(bin.name));
+    const ttl = ttlFor(record.voidTime, this.run.extraTtl, this.now);
+    if (ttl === TTL_EXPIRED) {
+      this.expired++;
+      return;
+    }
+    if (record.bins.length === 0 || (this.setFilter !== null && !this.keepsSet(record.set))) {
+      this.skipped++;
+      return;
+    }
+    if (this.targetNamespace !== null) record.namespace = this.targetNamespace;
+    const at = this.records.length;
+    this.records.push(record);
+    this.ttls[at] = ttl;
+    if (at + 1 === this.run.batchSize) this.cut();
+  }
+
+  secondaryIndex(def: SecondaryIndexDef): void {
+    if (this.run.noIndexes) {
+      ver('Ignoring index block');
+      return;
+    }
+    this.pending.push({ kind: 'sindex', def });
+  }
+
+  udf(module: UdfModule): void {
+    if (this.run.noUdfs) {
+      ver('Ignoring UDF file block');
+      return;
+    }
+    // The content is a view into a chunk; the message copies it.
+    this.pending.push({ kind: 'udf', module });
+  }
+
+  /** Queues the batch being filled (when full, and the partial one at the end of input). */
+  cut(): void {
+    if (this.records.length === 0) return;
+    this.pending.push({
+      kind: 'batch',
+      batch: { records: this.records, ttls: this.ttls.subarray(0, this.records.length), file: this.file },
+    });
+    this.records = [];
+    this.ttls = new Uint32Array(this.run.batchSize);
+  }
+
+  private keepsSet(set: Buffer | null): boolean {
+    if (set === null) return false;
+    let verdict = this.setVerdicts.get(set);
+    if (verdict === undefined) {
+      verdict = this.setFilter!.has(set.toString('utf8'));
+      this.setVerdicts.set(set, verdict);
+    }
+    return verdict;
+  }
+
+  private keepsBin(name: Buffer): boolean {
+    let verdict = this.binVerdicts.get(name);
+    if (verdict === undefined) {
+      verdict = this.binFilter!.has(name.toString('utf8'));
+      this.binVerdicts.set(name, verdict);
+    }
+    return verdict;
+  }
+}
+
+export async function restoreFile(task: RestoreFileTask): Promise<RestoreFileResult> {
+  const run = task.run;
+  configureLog({ verbose: run.verbose });
+  const counters = new Counters(run.countersBuffer);
+  const control = run.controlBuffer;
+  const result: RestoreFileResult = { path: task.path, ok: false, stopped: false, records: 0, bytesRead: 0 };
+  const metadata = new MetadataChannel(task.metadataPort);
+  if (isStopRequested(control)) {
+    metadata.close();
+    result.stopped = true;
+    return result;
+  }
+  if (task.announce) inf(`restoring ${task.path}`);
+
+  const writer = writerFor(run);
+  let fatalLogged = false;
+  const fatal = (error: unknown): void => {
+    if (fatalLogged) return;
+    fatalLogged = true;
+    for (const line of errorLogLines(error)) err(line);
+    result.error = toTaskError(error);
+    requestStop(control);
+  };
+  const batcher = new Batcher({
+    client: writer.client,
+    mode: run.mode,
+    flags: restoreWriteFlags(run.policy),
+    retry: run.retry,
+    counters,
+    limit: writer.limit,
+    ignoreRecordError: run.ignoreRecordError,
+    onFatal: fatal,
+  });
+  const throttle = run.throttleBuffer === null ? null : new ThrottleGate(run.throttleBuffer, counters);
+  const fanOut = task.writerPorts === undefined || task.writerPorts.length === 0 ? null : new BatchFanOut(task.writerPorts, run.maxAsyncBatches);
+
+  let opened = false;
+  const onRawBytes = (bytes: number): void => {
+    if (!opened) {
+      opened = true;
+      if (task.port === undefined) inf(`Opened backup file ${task.path}`);
+    }
+    result.bytesRead += bytes;
+    counters.add(Counter.BYTES_READ, bytes);
+  };
+  const inputOptions = {
+    compress: run.compress ?? undefined,
+    encryption: run.encryption === null ? undefined : { algorithm: run.encryption.algorithm, key: Buffer.from(run.encryption.key) },
+    onRawBytes,
+  };
+  const input: OpenedBackupInput =
+    task.port === undefined ? openBackupFile(task.path, inputOptions) : openBackupStream(chunksFromPort(task.port), task.path, inputOptions);
+  const sink = new RestoreSink(run, task.path);
+  const decoder = new AsbDecoder(sink, {
+    file: task.path,
+    sourceNamespace: run.namespace?.source,
+    namespaceRemapped: run.namespace !== null && run.namespace.target !== null,
+  });
+
+  let flushed = { total: 0, expired: 0, skipped: 0 };
+  const flushCounts = (): void => {
+    counters.add(Counter.RECORDS_TOTAL, sink.total - flushed.total);
+    counters.add(Counter.RECORDS_EXPIRED, sink.expired - flushed.expired);
+    counters.add(Counter.RECORDS_SKIPPED, sink.skipped - flushed.skipped);
+    flushed = { total: sink.total, expired: sink.expired, skipped: sink.skipped };
+  };
+
+  /** Hands on what the last chunk produced, in file order; false when the run must stop. */
+  const handOn = async (): Promise<boolean> => {
+    const items = sink.pending.splice(0);
+    for (const item of items) {
+      if (batcher.failure !== null || isStopRequested(control)) return false;
+      if (item.kind === 'batch') {
+        const { records, ttls } = item.batch;
+        if (fanOut !== null && (await fanOut.offer(records, ttls, task.path, batcher.pending))) continue;
+        await batcher.submit(item.batch);
+      } else {
+        const ok =
+          item.kind === 'sindex'
+            ? await metadata.send({ type: 'sindex', def: item.def, file: task.path })
+            : await metadata.send({ type: 'udf', module: { ...item.module, content: Buffer.from(item.module.content) }, file: task.path });
+        if (!ok) {
+          result.error ??= { code: 'METADATA_RESTORE_FAILED', message: `restoring ${item.kind === 'sindex' ? 'a secondary index' : 'a UDF'} failed` };
+          fatalLogged = true;
+          return false;
+        }
+      }
+    }
+    return true;
+  };
+
+  try {
+    let stopped = false;
+    for await (const chunk of input.chunks) {
+      if (isStopRequested(control)) {
+        stopped = true;
+        break;
+      }
+      // Decode a slice at a time, and only while the process has room for more batches in flight:
+      // records then live from their decoding to their answer only, young, instead of piling up
+      // (and being tenured) while several files' chunks wait for write slots.
+      for (let from = 0; from < chunk.length && !stopped; from += DECODE_SLICE_BYTES) {
+        const slice = from === 0 && chunk.length <= DECODE_SLICE_BYTES ? chunk : chunk.subarray(from, from + DECODE_SLICE_BYTES);
+        await withDecodeTurn(async () => {
+          const room = writer.limit.whenRoom();
+          if (room !== null) await room;
+          sink.now = citrusleafNow();
+          decoder.write(slice);
+          flushCounts();
+          if (!(await handOn())) stopped = true;
+        });
+      }
+      if (stopped) break;
+      if (run.noRecords && sink.sawRecord) break;
+      if (throttle !== null) {
+        const turn = throttle.waitTurn();
+        if (turn !== null) await turn;
+      }
+    }
+    if (!stopped && !(run.noRecords && sink.sawRecord)) {
+      if (!opened && task.port === undefined) {
+        opened = true;
+        inf(`Opened backup file ${task.path}`);
+      }
+      decoder.end();
+      flushCounts();
+    }
+    if (!stopped) {
+      sink.cut();
+      if (!(await handOn())) stopped = true;
+    }
+    await batcher.drain();
+    if (batcher.failure === null && result.error === undefined) {
+      if (stopped || isStopRequested(control)) result.stopped = true;
+      else {
+        result.ok = true;
+        counters.add(Counter.FILES_DONE, 1);
+      }
+    }
+  } catch (error) {
+    flushCounts();
+    // Another unit's failure or an interrupt can surface here as a cancelled stream: stay quiet then.
+    if (isStopRequested(control) && !(error instanceof AsrestoreError)) {
+      result.stopped = true;
+    } else {
+      fatal(error);
+    }
+    await batcher.drain();
+  } finally {
+    fanOut?.end();
+    result.records = sink.total;
+    metadata.close();
+    await input.close().catch(() => undefined);
+  }
+  return result;
+}

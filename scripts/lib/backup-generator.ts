@@ -54,7 +54,8 @@ export interface GenerateOptions {
   /**
    * The "current time" (Unix seconds) void-times are placed around. Default: the start of the
    * current UTC day, so that the same options give the same bytes all day. Future void-times lie at
-   * least 2 days after it, expired ones at least 1 second before it.
+   * least 2 days and at most 3640 days after it (within the server's 10-year TTL maximum), expired
+   * ones at least 1 second before it.
    */
   now?: number;
 }
@@ -234,13 +235,21 @@ function generation(rng: Prng): number {
   return rng.int(10, 65535);
 }
 
+/**
+ * The latest void time, in seconds after `now`. A restore writes TTL = void time - its own clock,
+ * and a server refuses a TTL above 10 years (MAX_ALLOWED_TTL, 3650 days) with rc 4; 10 days of
+ * margin keep that true for a restore whose clock lags the generator's `now`.
+ */
+const MAX_FUTURE_VOID = 3640 * DAY;
+const MIN_FUTURE_VOID = 2 * DAY;
+
 /** Void time in seconds since 2010-01-01, relative to `nowCl` (same epoch). */
 function voidTime(rng: Prng, nowCl: number, expiredShare: number): number {
   if (expiredShare > 0 && rng.chance(expiredShare)) return Math.max(1, nowCl - rng.int(1, 365 * DAY));
   const x = rng.float();
   if (x < 0.655) return 0;
-  const horizon = x < 0.71 ? 30 * DAY : x < 0.86 ? 365 * DAY : 3650 * DAY;
-  return nowCl + 2 * DAY + rng.int(0, horizon);
+  const horizon = x < 0.71 ? 30 * DAY : x < 0.86 ? 365 * DAY : MAX_FUTURE_VOID - MIN_FUTURE_VOID;
+  return nowCl + MIN_FUTURE_VOID + rng.int(0, horizon);
 }
 
 /** Big values: at most one per ~16th of a file, never fewer than every 128 KiB of deficit. */

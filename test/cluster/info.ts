@@ -274,6 +274,7 @@ export function infoValue(ctx: InfoContext, line: string): string {
       const index = infoParam(params, 'indexname') ?? '';
       return String(ctx.metadata.sindexDefinitions().some((d) => d.def.namespace === ns && d.name === index));
     }
+    case 'sindex-stat': return ctx.metadata.sindexStat(params, nsNames);
     case 'sindex':
       if (args.length >= 2) return ctx.metadata.sindexStats(args[0], args[1], nsNames);
       return ctx.metadata.sindexList('', nsNames);

@@ -27,6 +27,9 @@ export interface UdfModule {
 }
 
 const KEY_TYPES = ['numeric', 'string', 'blob', 'geo2dsphere'];
+/** Buffer sizes of info parameters (sindex_manager.h, datamodel.h): a value must be shorter. */
+const INAME_MAX_SZ = 64;
+const AS_ID_NAMESPACE_SZ = 32;
 const INDEX_TYPES = ['default', 'list', 'mapkeys', 'mapvalues'];
 
 /** as_info_parameter_get: the value of `name` in `a=b;c=d` (exact name, first match). */
@@ -159,9 +162,35 @@ export class ClusterMetadata {
     return entries.join(';');
   }
 
-  /** sindex/<ns>/<name>: the stats the client's index-wait polls (load_pct=100 means built). */
+  /** sindex/<ns>/<name>: the stats the client's index-wait polls before 8.1 (load_pct=100 means built). */
   sindexStats(namespace: string, name: string, namespaces: readonly string[]): string {
     if (!namespaces.includes(namespace)) return err(20, 'namespace not found on node');
+    return this.indexStats(namespace, name);
+  }
+
+  /**
+   * sindex-stat:namespace=<ns>;indexname=<name> (8.1, thr_info.c cmd_sindex_stat; `ns` is an alias of
+   * `namespace`): the same stats as sindex/<ns>/<name>. The server does not stop after a bad
+   * `indexname` (it tests the bool result against INFO_PARAM_FAIL_REPLIED), so that error is followed
+   * by the namespace's error, or by `no index` when the namespace is fine.
+   */
+  sindexStat(params: string, namespaces: readonly string[]): string {
+    const name = infoParam(params, 'indexname');
+    let answer = '';
+    if (name === undefined) answer = err(4, "missing 'indexname'");
+    else if (name === '') answer = emptyParam('indexname');
+    else if (Buffer.byteLength(name) >= INAME_MAX_SZ) answer = err(4, "'indexname' value too long");
+    const namespace = infoParam(params, 'namespace') ?? infoParam(params, 'ns');
+    if (namespace === undefined) return answer + err(20, "missing 'namespace'");
+    if (namespace === '') return answer + emptyParam('namespace');
+    if (Buffer.byteLength(namespace) >= AS_ID_NAMESPACE_SZ) return answer + err(20, "'namespace' value too long");
+    if (!namespaces.includes(namespace)) return answer + err(20, 'namespace not found on node');
+    if (answer !== '') return answer + err(201, 'no index');
+    return this.indexStats(namespace, name!);
+  }
+
+  /** as_sindex_stats_str: an index is built as soon as it exists here (load_pct=100). */
+  private indexStats(namespace: string, name: string): string {
     for (const { name: n, def } of this.sindexes.values()) {
       if (def.namespace === namespace && n === name) {
         return 'entries=0;used_bytes=16777216;entries_per_bval=0;entries_per_rec=0;load_pct=100;load_time=0;stat_gc_recs=0';

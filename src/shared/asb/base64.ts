@@ -1,0 +1,122 @@
+/**
+ * Base64 as C asrestore reads it (utils.c `read_char_dec`): the standard alphabet, groups of four
+ * characters, `=` accepted anywhere and read as zero bits, and the decoded length taken from the
+ * padding of each group (a group ending in `==` yields 1 byte, in `=` 2 bytes, otherwise 3).
+ */
+import { Buffer } from 'node:buffer';
+
+const INVALID = 0xff;
+
+/** Character -> 6-bit value; `=` -> 0 (C's leniency); anything else -> 0xff. */
+export const BASE64_LENIENT: Uint8Array = (() => {
+  const table = new Uint8Array(256).fill(INVALID);
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+  for (let i = 0; i < 64; i++) table[alphabet.charCodeAt(i)] = i;
+  table[0x3d] = 0;
+  return table;
+})();
+
+/**
+ * Character -> 6-bit value, with flag bits for the fast path: 0x40 for `=`, 0x80 for an invalid
+ * character. A group whose values OR to something above 63 needs the exact path.
+ */
+export const BASE64_FLAGGED: Uint8Array = (() => {
+  const table = new Uint8Array(256).fill(0x80);
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+  for (let i = 0; i < 64; i++) table[alphabet.charCodeAt(i)] = i;
+  table[0x3d] = 0x40;
+  return table;
+})();
+
+const EQUALS = 0x3d;
+
+/** Offset of the first group (from `start`, a multiple of 4 below `length`) holding an invalid character, or -1. */
+export function findInvalidBase64Group(src: Uint8Array, start: number, length: number): number {
+  const groupsEnd = start + (length & ~3);
+  for (let i = start; i < groupsEnd; i += 4) {
+    if (
+      (BASE64_LENIENT[src[i]] | BASE64_LENIENT[src[i + 1]] | BASE64_LENIENT[src[i + 2]] | BASE64_LENIENT[src[i + 3]]) ===
+      INVALID
+    ) {
+      return i;
+    }
+  }
+  return -1;
+}
+
+/** Decoded length of `length` (a multiple of 4) base64 characters at `start`, by C's per-group rule. */
+function exactDecodedLength(src: Uint8Array, start: number, length: number): number {
+  let size = 0;
+  for (let i = start; i < start + length; i += 4) {
+    if (src[i + 3] === EQUALS) size += src[i + 2] === EQUALS ? 1 : 2;
+    else size += 3;
+  }
+  return size;
+}
+
+/**
+ * Decodes `length` (a multiple of 4) base64 characters at `start` with C's rules. Returns null
+ * when a character is invalid (find it with {@link findInvalidBase64Group}).
+ */
+export function decodeBase64C(src: Uint8Array, start: number, length: number): Buffer | null {
+  if (length === 0) return Buffer.allocUnsafe(0);
+  const last = start + length - 4;
+  const c3 = src[last + 2];
+  const c4 = src[last + 3];
+  const lastSize = c4 === EQUALS ? (c3 === EQUALS ? 1 : 2) : 3;
+  const size = (length >> 2) * 3 - 3 + lastSize;
+  const out = Buffer.allocUnsafe(size);
+  let flags = 0;
+  let o = 0;
+  let i = start;
+  for (; i < last; i += 4) {
+    const d1 = BASE64_FLAGGED[src[i]];
+    const d2 = BASE64_FLAGGED[src[i + 1]];
+    const d3 = BASE64_FLAGGED[src[i + 2]];
+    const d4 = BASE64_FLAGGED[src[i + 3]];
+    flags |= d1 | d2 | d3 | d4;
+    const v = (d1 << 18) | (d2 << 12) | (d3 << 6) | d4;
+    out[o] = v >>> 16;
+    out[o + 1] = v >>> 8;
+    out[o + 2] = v;
+    o += 3;
+  }
+  if (flags > 63) {
+    // An invalid character, or `=` inside the data: redo it exactly (C semantics).
+    return decodeBase64Exact(src, start, length);
+  }
+  const d1 = BASE64_LENIENT[src[i]];
+  const d2 = BASE64_LENIENT[src[i + 1]];
+  const d3 = BASE64_LENIENT[c3];
+  const d4 = BASE64_LENIENT[c4];
+  if ((d1 | d2 | d3 | d4) === INVALID) return null;
+  const v = (d1 << 18) | (d2 << 12) | (d3 << 6) | d4;
+  out[o] = v >>> 16;
+  if (lastSize > 1) out[o + 1] = v >>> 8;
+  if (lastSize > 2) out[o + 2] = v;
+  return out;
+}
+
+/** The slow, literal form of C's decoder: every group gives 3 bytes; the result keeps the first (sum of group sizes). */
+function decodeBase64Exact(src: Uint8Array, start: number, length: number): Buffer | null {
+  if (findInvalidBase64Group(src, start, length) >= 0) return null;
+  const size = exactDecodedLength(src, start, length);
+  const full = Buffer.allocUnsafe((length >> 2) * 3);
+  let o = 0;
+  for (let i = start; i < start + length; i += 4) {
+    const v =
+      (BASE64_LENIENT[src[i]] << 18) |
+      (BASE64_LENIENT[src[i + 1]] << 12) |
+      (BASE64_LENIENT[src[i + 2]] << 6) |
+      BASE64_LENIENT[src[i + 3]];
+    full[o++] = v >>> 16;
+    full[o++] = v >>> 8;
+    full[o++] = v;
+  }
+  return full.subarray(0, size);
+}
+
+/** Standard base64 with padding, as asbackup writes it. */
+export function encodeBase64(data: Uint8Array): string {
+  return Buffer.from(data.buffer, data.byteOffset, data.length).toString('base64');
+}

@@ -1,0 +1,1702 @@
+/**
+ * Streaming decoder of the .asb backup format (versions 3.0, 3.1 and 3.2), as strict as C
+ * asrestore's dec_text.c: it rejects exactly what C rejects, with C's messages, lines and columns.
+ *
+ * Input arrives in chunks split anywhere. Items (records, secondary indexes, UDFs) are decoded
+ * straight out of the chunk they lie in; raw values (strings, GeoJSON, compact bytes, UDF bodies)
+ * are views into that chunk. Only an item that straddles two chunks is copied, into a buffer that
+ * holds just that item's bytes. Callers must not modify a chunk after handing it to write().
+ *
+ * Line and column numbers follow C: a line is 1 + the number of LF bytes before the position
+ * (LFs inside raw values count, as C counts every byte it reads), a column the 1-based byte
+ * position in its line.
+ *
+ * Departure from C, by design: `Version 3.2` (written by the Go tools for metadata files) is
+ * accepted, and with it the `* e` expression-index lines; C rejects 3.2 files outright.
+ */
+import { Buffer } from 'node:buffer';
+import { ParticleType } from '../aerospike/protocol.js';
+import { BASE64_LENIENT, decodeBase64C, findInvalidBase64Group } from './base64.js';
+import { AsbDecodeError, AsbErrorCode } from './errors.js';
+import { formatDouble17g, printChar } from './text.js';
+import type {
+  AsbBin,
+  AsbHeader,
+  AsbKey,
+  AsbRecord,
+  AsbSink,
+  BinValue,
+  SecondaryIndexDef,
+  SindexIndexType,
+  SindexPath,
+  SindexPathType,
+  UdfModule,
+} from './types.js';
+
+export interface AsbDecoderOptions {
+  /** File name used in errors. */
+  file: string;
+  /**
+   * The source namespace of `-n src[,dst]`. When set, a record whose namespace differs is rejected
+   * (C: "Invalid namespace X in backup record, expected: Y").
+   */
+  sourceNamespace?: string;
+  /**
+   * True when `-n` names a target too (`src,dst`). Then, as in C, the `# namespace` meta line and
+   * every secondary index namespace must equal `sourceNamespace` as well.
+   */
+  namespaceRemapped?: boolean;
+}
+
+const LF = 0x0a;
+const SPACE = 0x20;
+const BANG = 0x21;
+const HASH = 0x23;
+const STAR = 0x2a;
+const PLUS = 0x2b;
+const MINUS = 0x2d;
+const DOT = 0x2e;
+const BACKSLASH = 0x5c;
+const CHAR_0 = 0x30;
+const CHAR_9 = 0x39;
+const CHAR_B = 0x42;
+const CHAR_D = 0x44;
+const CHAR_F = 0x46;
+const CHAR_G = 0x47;
+const CHAR_I = 0x49;
+const CHAR_K = 0x4b;
+const CHAR_L = 0x4c;
+const CHAR_N = 0x4e;
+const CHAR_S = 0x53;
+const CHAR_T = 0x54;
+const CHAR_V = 0x56;
+const CHAR_X = 0x58;
+const LOWER_B = 0x62;
+const LOWER_D = 0x64;
+const LOWER_E = 0x65;
+const LOWER_G = 0x67;
+const LOWER_I = 0x69;
+const LOWER_K = 0x6b;
+const LOWER_N = 0x6e;
+const LOWER_S = 0x73;
+const LOWER_T = 0x74;
+const LOWER_U = 0x75;
+
+/** C MAX_TOKEN_SIZE: token buffers hold 999 bytes plus the NUL. */
+const MAX_TOKEN = 1000;
+/** Token buffer sizes of the record namespace (as_namespace, 32) and set (as_set, 64). */
+const NAMESPACE_BUFFER = 32;
+const SET_BUFFER = 64;
+/** C caps every length field at 1024^5. */
+const MAX_SIZE = 1024 ** 5;
+const UINT32_MAX = 0xffffffff;
+/** Bin names must be shorter than this (the C client's AS_BIN_NAME_MAX_SIZE). */
+const BIN_NAME_BUFFER = 16;
+const MAX_META_LINE = 1000;
+const MAX_SAFE = Number.MAX_SAFE_INTEGER;
+
+/** Bin line kinds by type letter (C accepts "NIDSXGBJCPRHEYMLUZ"). */
+const KIND_INVALID = 0;
+const KIND_NIL = 1;
+const KIND_INT = 2;
+const KIND_DOUBLE = 3;
+const KIND_STRING = 4;
+const KIND_BASE64_STRING = 5;
+const KIND_GEOJSON = 6;
+const KIND_BYTES = 7;
+const KIND_LDT = 8;
+const KIND_BOOL = 9;
+
+const BIN_KIND = new Uint8Array(256);
+const BYTES_PARTICLE = new Uint8Array(256);
+{
+  BIN_KIND[CHAR_N] = KIND_NIL;
+  BIN_KIND[CHAR_I] = KIND_INT;
+  BIN_KIND[CHAR_D] = KIND_DOUBLE;
+  BIN_KIND[CHAR_S] = KIND_STRING;
+  BIN_KIND[CHAR_X] = KIND_BASE64_STRING;
+  BIN_KIND[CHAR_G] = KIND_GEOJSON;
+  BIN_KIND[0x55 /* U */] = KIND_LDT;
+  BIN_KIND[0x5a /* Z */] = KIND_BOOL;
+  const bytesLabels: Array<[string, number]> = [
+    ['B', ParticleType.BLOB],
+    ['J', ParticleType.JAVA_BLOB],
+    ['C', ParticleType.CSHARP_BLOB],
+    ['P', ParticleType.PYTHON_BLOB],
+    ['R', ParticleType.RUBY_BLOB],
+    ['H', ParticleType.PHP_BLOB],
+    ['E', ParticleType.ERLANG_BLOB],
+    ['Y', ParticleType.HLL],
+    ['M', ParticleType.MAP],
+    ['L', ParticleType.LIST],
+  ];
+  for (const [label, particle] of bytesLabels) {
+    BIN_KIND[label.charCodeAt(0)] = KIND_BYTES;
+    BYTES_PARTICLE[label.charCodeAt(0)] = particle;
+  }
+}
+
+/** Thrown internally when the buffer ends before the item does. Never escapes the decoder. */
+const NEED_MORE: unique symbol = Symbol('asb-need-more');
+
+/** Token reader modes (C text_nul_read_until flags). */
+const TOKEN_PLAIN = 0;
+const TOKEN_DIGITS = 1;
+const TOKEN_SIGNED = 2;
+const TOKEN_FLOAT = 3;
+
+const PHASE_HEADER = 0;
+const PHASE_META = 1;
+const PHASE_BLOCKS = 2;
+
+// C's follow-up error lines ("trace") for each step of a block.
+const REC = 'Error while parsing record';
+const T_NONE: readonly string[] = [];
+const T_REC: readonly string[] = [REC];
+
+function sizedTraces(size: string, outer: string) {
+  return {
+    size: [size, outer, REC] as readonly string[],
+    value: [outer, REC] as readonly string[],
+    data: [size === 'Error while reading string size' ? 'Error while reading string data' : size.startsWith('Error while reading encoded') ? 'Error while reading encoded data' : 'Error while reading data', outer, REC] as readonly string[],
+  };
+}
+const STRING_SIZE = 'Error while reading string size';
+const DATA_SIZE = 'Error while reading data size';
+const ENCODED_SIZE = 'Error while reading encoded data size';
+const T_KEY_INT: readonly string[] = ['Error while reading integer key value', REC];
+const T_KEY_DOUBLE: readonly string[] = ['Error while reading floating-point key value', REC];
+const T_KEY_STRING = sizedTraces(STRING_SIZE, 'Error while reading string key value');
+const T_KEY_BASE64_STRING = sizedTraces(ENCODED_SIZE, 'Error while reading encoded string key value');
+const T_KEY_BYTES = sizedTraces(DATA_SIZE, 'Error while reading key bytes');
+const T_KEY_BASE64_BYTES = sizedTraces(ENCODED_SIZE, 'Error while reading encoded key bytes');
+const T_NAMESPACE: readonly string[] = ['Error while reading namespace token', REC];
+const T_DIGEST: readonly string[] = ['Error while reading encoded digest string', REC];
+const T_SET: readonly string[] = ['Error while reading set token', REC];
+const T_GENERATION: readonly string[] = ['Error while reading generation count', REC];
+const T_EXPIRATION: readonly string[] = ['Error while reading expiration time', REC];
+const T_BIN_COUNT: readonly string[] = ['Error while reading bin count', REC];
+const T_BIN_NAME: readonly string[] = ['Error while reading bin name token', REC];
+const T_BIN_BOOL: readonly string[] = ['Error while reading boolean bin value', REC];
+const T_BIN_INT: readonly string[] = ['Error while reading integer bin value', REC];
+const T_BIN_DOUBLE: readonly string[] = ['Error while reading floating-point bin value', REC];
+const T_BIN_STRING = sizedTraces(STRING_SIZE, 'Error while reading string bin value');
+const T_BIN_BASE64_STRING = sizedTraces(ENCODED_SIZE, 'Error while reading encoded string bin value');
+const T_BIN_GEOJSON = sizedTraces(STRING_SIZE, 'Error while reading geojson bin value');
+const T_BIN_BYTES = sizedTraces(DATA_SIZE, 'Error while reading data bin value');
+const T_BIN_BASE64_BYTES = sizedTraces(ENCODED_SIZE, 'Error while reading encoded data bin value');
+const BASE64_EOF = 'Unexpected end of file in base-64 data';
+
+type SizedTraces = ReturnType<typeof sizedTraces>;
+
+const INDEX_TYPES: Record<number, SindexIndexType> = { [CHAR_N]: 'N', [CHAR_L]: 'L', [CHAR_K]: 'K', [CHAR_V]: 'V' };
+const PATH_TYPES: Record<number, SindexPathType> = { [CHAR_S]: 'S', [CHAR_N]: 'N', [CHAR_G]: 'G', [CHAR_B]: 'B' };
+
+/** Exact powers of ten for the double fast path (mantissa < 2^53, at most 15 fraction digits). */
+const POW10 = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16];
+
+/** printf("%llu") of an int64: negative values print as their two's complement. */
+function formatUnsigned64(value: number | bigint): string {
+  const big = BigInt(value);
+  return (big < 0n ? big + (1n << 64n) : big).toString();
+}
+
+/** Text of a C string held in `bytes`: up to the first NUL. */
+function cString(bytes: Uint8Array, length: number): string {
+  let end = 0;
+  while (end < length && bytes[end] !== 0) end++;
+  return Buffer.from(bytes.buffer, bytes.byteOffset, end).toString('utf8');
+}
+
+function hexDump13(header: Uint8Array): string {
+  const bytes = new Uint8Array(13);
+  bytes.set(header.subarray(0, 12));
+  let hex = '0000';
+  let ascii = '';
+  for (const x of bytes) {
+    hex += ' ' + x.toString(16).padStart(2, '0');
+    ascii += x >= 32 && x <= 126 ? String.fromCharCode(x) : '.';
+  }
+  return hex + '   '.repeat(16 - bytes.length) + ' ' + ascii;
+}
+
+/**
+ * C text_check_floating_point: is `buf[0..len)` a prefix of something strtod could read, by C's
+ * character rules (sign, nan/inf/infinity in any case, digits, one '.', one lowercase 'e', a sign
+ * only right after 'e')?
+ */
+function cFloatPrefixOk(buf: Uint8Array, len: number): boolean {
+  let i = 0;
+  if (buf[0] === PLUS || buf[0] === MINUS) i++;
+  if (i === len) return true;
+  if (caseInsensitivePrefix('nan', buf, i, len - i)) return true;
+  if (caseInsensitivePrefix('inf', buf, i, len - i)) return true;
+  if (caseInsensitivePrefix('infinity', buf, i, len - i)) return true;
+  let dot = false;
+  let exponent = false;
+  let ch = 0;
+  let prev = 0;
+  while (i < len) {
+    prev = ch;
+    ch = buf[i++];
+    if (ch >= CHAR_0 && ch <= CHAR_9) continue;
+    if ((ch === PLUS || ch === MINUS) && prev === LOWER_E) continue;
+    if (ch === DOT && !dot && !exponent) {
+      dot = true;
+      continue;
+    }
+    if (ch === LOWER_E && !exponent) {
+      exponent = true;
+      continue;
+    }
+    return false;
+  }
+  return true;
+}
+
+/** strncasecmp(literal, buf + offset, n) == 0, with C string semantics (a NUL ends both). */
+function caseInsensitivePrefix(literal: string, buf: Uint8Array, offset: number, n: number): boolean {
+  for (let k = 0; k < n; k++) {
+    const a = k < literal.length ? literal.charCodeAt(k) : 0;
+    let c = buf[offset + k];
+    if (c >= 0x41 && c <= 0x5a) c += 0x20;
+    if (a !== c) return false;
+    if (a === 0) return true;
+  }
+  return true;
+}
+
+/**
+ * strtod over the C string `buf[0..len)` (up to a NUL), succeeding only when it reads all of it.
+ * Returns undefined when strtod would stop early.
+ */
+function cStrtodWhole(buf: Uint8Array, len: number): number | undefined {
+  let end = 0;
+  while (end < len && buf[end] !== 0) end++;
+  if (end === 0) return 0; // strtod("") reads nothing and leaves *end == NUL: C accepts it as 0.0
+  let i = 0;
+  let negative = false;
+  if (buf[0] === PLUS || buf[0] === MINUS) {
+    negative = buf[0] === MINUS;
+    i = 1;
+  }
+  const word = Buffer.from(buf.buffer, buf.byteOffset + i, end - i).toString('latin1').toLowerCase();
+  if (word === 'nan') return NaN;
+  if (word === 'inf' || word === 'infinity') return negative ? -Infinity : Infinity;
+  let digits = 0;
+  let j = i;
+  while (j < end && buf[j] >= CHAR_0 && buf[j] <= CHAR_9) {
+    j++;
+    digits++;
+  }
+  if (j < end && buf[j] === DOT) {
+    j++;
+    while (j < end && buf[j] >= CHAR_0 && buf[j] <= CHAR_9) {
+      j++;
+      digits++;
+    }
+  }
+  if (digits === 0) return undefined;
+  if (j < end && buf[j] === LOWER_E) {
+    let k = j + 1;
+    if (k < end && (buf[k] === PLUS || buf[k] === MINUS)) k++;
+    const exponentStart = k;
+    while (k < end && buf[k] >= CHAR_0 && buf[k] <= CHAR_9) k++;
+    if (k === exponentStart) return undefined;
+    j = k;
+  }
+  if (j !== end) return undefined;
+  return Number(Buffer.from(buf.buffer, buf.byteOffset, end).toString('latin1'));
+}
+
+export class AsbDecoder {
+  private readonly sink: AsbSink;
+  private readonly file: string;
+  private readonly sourceNamespace: Buffer | null;
+  private readonly namespaceRemapped: boolean;
+
+  private phase = PHASE_HEADER;
+  private legacy = false;
+  private version: AsbHeader['version'] = '3.1';
+  private metaNamespace: string | null = null;
+  private firstFile = false;
+
+  /** Bytes of an incomplete item (from its first byte on), waiting for more input. */
+  private pending: Buffer[] | null = null;
+  private pendingLength = 0;
+  /** Total pending length at which parsing the incomplete item is tried again. */
+  private retryAt = 0;
+  private ended = false;
+  private failure: unknown = null;
+
+  // The buffer being parsed and the item being decoded.
+  private b: Buffer = Buffer.alloc(0);
+  private limit = 0;
+  private itemStart = 0;
+  private itemLine = 1;
+  /** LFs consumed by the current item beyond one per structural line (raw values, escaped LFs). */
+  private extraLines = 0;
+  /** True at end of input: running out of bytes is an error, not a wait. */
+  private final = false;
+  /** Bytes from the item start needed before a retry can succeed (a lower bound). */
+  private need = 0;
+  /** C's follow-up error lines for the step being decoded. */
+  private trace: readonly string[] = T_NONE;
+
+  // Results of helper parsers (kept in fields to avoid allocating tuples on the hot path).
+  private intValue: number | bigint = 0;
+  private doubleValue = 0;
+  private sizeValue = 0;
+  private rawValue: Buffer = Buffer.alloc(0);
+  private keyValue: AsbKey | null = null;
+  private namespace: Buffer = Buffer.alloc(0);
+  /** The last namespace Buffer found equal to `sourceNamespace`. */
+  private checkedNamespace: Buffer | null = null;
+  private setValue: Buffer | null = null;
+  /** Unescaped bytes of the last token read by the exact (slow) reader. */
+  private readonly scratch = Buffer.allocUnsafeSlow(MAX_TOKEN + 8);
+  private scratchLength = 0;
+
+  // Interned names: the same Buffer object for the same bytes, so consumers can cache per object.
+  private readonly binNames: Array<Buffer | undefined> = new Array(1024).fill(undefined);
+  private readonly setNames: Array<Buffer | undefined> = new Array(64).fill(undefined);
+
+  private records = 0;
+  private indexes = 0;
+  private udfs = 0;
+  private nextLine = 1;
+
+  constructor(sink: AsbSink, options: AsbDecoderOptions) {
+    this.sink = sink;
+    this.file = options.file;
+    this.sourceNamespace = options.sourceNamespace === undefined ? null : Buffer.from(options.sourceNamespace, 'utf8');
+    this.namespaceRemapped = options.namespaceRemapped === true && this.sourceNamespace !== null;
+  }
+
+  get recordCount(): number {
+    return this.records;
+  }
+  get indexCount(): number {
+    return this.indexes;
+  }
+  get udfCount(): number {
+    return this.udfs;
+  }
+  /** The line (1-based) of the next byte not yet decoded. */
+  get line(): number {
+    return this.nextLine;
+  }
+
+  /** Decodes every complete item in `chunk` (plus what earlier chunks left), calling the sink in file order. */
+  write(chunk: Buffer): void {
+    if (this.failure !== null) throw this.failure;
+    if (this.ended) throw new Error('AsbDecoder.write() after end()');
+    if (chunk.length === 0) return;
+    try {
+      let start = 0;
+      if (this.pending !== null) {
+        start = this.continuePending(chunk);
+        if (start < 0) return;
+      }
+      const stop = this.run(chunk, start);
+      if (stop < chunk.length) this.setPending(chunk.subarray(stop));
+    } catch (error) {
+      this.failure = error;
+      throw error;
+    }
+  }
+
+  /** End of input: an incomplete item, or a missing or short header, is an error. */
+  end(): void {
+    if (this.failure !== null) throw this.failure;
+    if (this.ended) return;
+    this.ended = true;
+    this.final = true;
+    try {
+      if (this.pending !== null) {
+        const rest = this.pending.length === 1 ? this.pending[0] : Buffer.concat(this.pending, this.pendingLength);
+        this.pending = null;
+        this.run(rest, 0);
+      }
+      if (this.phase === PHASE_HEADER) {
+        this.b = Buffer.alloc(0);
+        this.limit = 0;
+        this.itemStart = 0;
+        this.parseHeader(this.b, 0);
+      }
+      if (this.phase === PHASE_META) this.finishMeta();
+    } catch (error) {
+      this.failure = error;
+      throw error;
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Buffer management
+
+  private setPending(rest: Buffer): void {
+    this.pending = [rest];
+    this.pendingLength = rest.length;
+    // Retry once the item's known need is met, and not before the incomplete bytes have doubled, so
+    // that an item spanning many chunks is re-parsed a logarithmic number of times.
+    this.retryAt = Math.max(this.need, rest.length * 2, rest.length + 1);
+  }
+
+  /**
+   * Continues the incomplete item with the head of `chunk`. Returns the position in `chunk` where
+   * the next item starts, or -1 when the chunk was absorbed and the item is still incomplete.
+   */
+  private continuePending(chunk: Buffer): number {
+    const parts = this.pending!;
+    if (this.pendingLength + chunk.length < this.retryAt) {
+      parts.push(chunk);
+      this.pendingLength += chunk.length;
+      return -1;
+    }
+    let prefix = parts.length === 1 ? parts[0] : Buffer.concat(parts, this.pendingLength);
+    this.pending = null;
+    if (parts.length > 1) {
+      // Chunks absorbed earlier may already complete the item and hold further ones.
+      const stop = this.run(prefix, 0);
+      if (stop === prefix.length) return 0;
+      prefix = prefix.subarray(stop);
+    }
+    let take = Math.min(chunk.length, Math.max(this.need - prefix.length, prefix.length, 256));
+    for (;;) {
+      const joined = Buffer.concat([prefix, chunk.subarray(0, take)], prefix.length + take);
+      const stop = this.tryItem(joined, 0);
+      if (stop >= 0) {
+        // The item did not fit in `prefix`, so it ends inside the chunk's head.
+        return stop - prefix.length;
+      }
+      if (take === chunk.length) {
+        this.setPending(joined);
+        return -1;
+      }
+      take = Math.min(chunk.length, Math.max(take * 2, this.need - prefix.length));
+    }
+  }
+
+  /** Decodes items from `buf` at `start`; returns where the first incomplete item starts (or the end). */
+  private run(buf: Buffer, start: number): number {
+    let p = start;
+    while (p < buf.length) {
+      const next = this.tryItem(buf, p);
+      if (next < 0) return p;
+      p = next;
+    }
+    return p;
+  }
+
+  /** Decodes one item at `p`; returns the position after it, or -1 if `buf` ends first. */
+  private tryItem(buf: Buffer, p: number): number {
+    this.b = buf;
+    this.limit = buf.length;
+    this.itemStart = p;
+    this.itemLine = this.nextLine;
+    this.need = 0;
+    try {
+      switch (this.phase) {
+        case PHASE_BLOCKS:
+          return this.parseBlock(buf, p);
+        case PHASE_META:
+          return this.parseMeta(buf, p);
+        default:
+          return this.parseHeader(buf, p);
+      }
+    } catch (error) {
+      if (error === NEED_MORE) return -1;
+      throw error;
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Errors and running out of input
+
+  /** The buffer ends before position `p`: wait for more input, or fail at end of input. */
+  private needMore(p: number): never {
+    if (this.final) this.failEof();
+    this.need = Math.max(this.need, p + 1 - this.itemStart);
+    throw NEED_MORE;
+  }
+
+  private failEof(extraTrace: readonly string[] = T_NONE): never {
+    return this.fail(
+      AsbErrorCode.TRUNCATED,
+      this.limit,
+      false,
+      `Unexpected end of file in backup block (`, `)`,
+      extraTrace.length > 0 ? [...extraTrace, ...this.trace] : this.trace,
+    );
+  }
+
+  /** Line and column of buffer position `offset` (the item starts a line). */
+  private locate(offset: number): { line: number; column: number; nextLine: number } {
+    let line = this.itemLine;
+    let lastLf = this.itemStart - 1;
+    const b = this.b;
+    for (let i = this.itemStart; i < offset && i < this.limit; i++) {
+      if (b[i] === LF) {
+        line++;
+        lastLf = i;
+      }
+    }
+    return { line, column: offset - lastLf, nextLine: line };
+  }
+
+  /**
+   * Throws the error for the byte at `offset`: the message is `before` + "line L, col C" + `after`
+   * (or just `before` when `after` is null, for C messages without a location). `consumed` tells
+   * whether C had read that byte (rather than peeked at it), which decides the line C names in its
+   * closing message. Messages are built by the caller only on the error path, and no closures are
+   * used, so hot functions allocate no context objects.
+   */
+  private fail(
+    code: AsbErrorCode,
+    offset: number,
+    consumed: boolean,
+    before: string,
+    after: string | null,
+    trace: readonly string[] = this.trace,
+  ): never {
+    const where = this.locate(offset);
+    const nextLine = consumed && offset < this.limit && this.b[offset] === LF ? where.line + 1 : where.line;
+    const message = after === null ? before : `${before}line ${where.line}, col ${where.column}${after}`;
+    throw new AsbDecodeError(code, message, {
+      file: this.file,
+      line: where.line,
+      column: where.column,
+      nextLine,
+      trace,
+    });
+  }
+
+  /** The byte at `p`, which C read with read_char, was not `expected`. */
+  private unexpected(p: number, expected: number): never {
+    if (p >= this.limit) this.needMore(p);
+    const found = this.b[p];
+    return this.fail(
+      AsbErrorCode.PARSE,
+      p,
+      true,
+      `Unexpected character ${printChar(found)} in backup block (`, `), expected ${printChar(expected)}`,
+    );
+  }
+
+  private expectAt(p: number, expected: number): void {
+    if (this.b[p] !== expected) this.unexpected(p, expected);
+  }
+
+  private byteAt(p: number): number {
+    if (p >= this.limit) this.needMore(p);
+    return this.b[p];
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Header and meta lines
+
+  private parseHeader(b: Buffer, p: number): number {
+    // C reads the first line with fgets into 13 bytes: at most 12 bytes, up to and including an LF.
+    let lineEnd = -1;
+    const limit = Math.min(this.limit, p + 12);
+    for (let i = p; i < limit; i++) {
+      if (b[i] === LF) {
+        lineEnd = i + 1;
+        break;
+      }
+    }
+    if (lineEnd < 0) {
+      if (limit - p < 12 && !this.final) {
+        this.need = 12;
+        throw NEED_MORE;
+      }
+      lineEnd = limit;
+    }
+    const line = b.subarray(p, lineEnd);
+    if (line.length === 0) {
+      throw new AsbDecodeError(AsbErrorCode.HEADER, `Error while reading version from backup file ${this.file}`, {
+        file: this.file,
+        line: 1,
+        column: 1,
+        whileOpening: true,
+      });
+    }
+    const text = line.toString('latin1');
+    if (line.length !== 12 || !text.startsWith('Version ') || line[11] !== LF) {
+      throw new AsbDecodeError(AsbErrorCode.HEADER, this.headerHint(line), {
+        file: this.file,
+        line: 1,
+        column: 1,
+        trace: [hexDump13(line)],
+        whileOpening: true,
+      });
+    }
+    const version = text.slice(8, 11);
+    if (version !== '3.0' && version !== '3.1' && version !== '3.2') {
+      throw new AsbDecodeError(AsbErrorCode.HEADER, `Invalid backup file version ${version} in backup file ${this.file}`, {
+        file: this.file,
+        line: 1,
+        column: 9,
+        trace: [hexDump13(line)],
+        whileOpening: true,
+      });
+    }
+    this.version = version;
+    this.legacy = version === '3.0';
+    this.phase = PHASE_META;
+    this.nextLine = 2;
+    return lineEnd;
+  }
+
+  private headerHint(line: Buffer): string {
+    const base = `Invalid version line in backup file ${this.file}`;
+    const zstdMagic = line.length >= 4 && line[0] === 0x28 && line[1] === 0xb5 && line[2] === 0x2f && line[3] === 0xfd;
+    if (zstdMagic) {
+      return `${base}: it starts with a zstd frame; the backup is compressed, restore it with --compress zstd`;
+    }
+    let printable = line.length > 0;
+    for (const x of line) if (x !== LF && (x < 32 || x > 126)) printable = false;
+    if (printable) return `${base}: expected "Version 3.x" on the first line`;
+    return `${base}: the file does not start with "Version 3.x"; if the backup was written with --compress or --encrypt, pass the same --compress / --encrypt option (and the encryption key)`;
+  }
+
+  private parseMeta(b: Buffer, p: number): number {
+    if (p >= this.limit) this.needMore(p);
+    if (b[p] !== HASH) {
+      this.finishMeta();
+      return p;
+    }
+    const lineNo = this.nextLine;
+    // C reads the rest of the line with fgets into 1001 bytes: at most 1000 bytes up to the LF.
+    const contentStart = p + 1;
+    const limit = Math.min(this.limit, contentStart + MAX_META_LINE);
+    let lf = -1;
+    let nul = -1;
+    for (let i = contentStart; i < limit; i++) {
+      const c = b[i];
+      if (c === LF) {
+        lf = i;
+        break;
+      }
+      if (c === 0 && nul < 0) nul = i;
+    }
+    if (lf < 0 && limit === this.limit && limit - contentStart < MAX_META_LINE && !this.final) {
+      this.need = limit - p + 1;
+      throw NEED_MORE;
+    }
+    const metaFail = (message: string, column: number): never => {
+      throw new AsbDecodeError(AsbErrorCode.META, message, { file: this.file, line: lineNo, column, whileOpening: true });
+    };
+    if (contentStart === this.limit) {
+      metaFail(`Error while reading meta data from backup file ${this.file}:${lineNo} [1]`, 2);
+    }
+    if (lf < 0 || (nul >= 0 && nul < lf)) {
+      const shown = b.subarray(contentStart, nul >= 0 ? nul : limit).toString('utf8');
+      metaFail(`Meta data line ${shown} too long in backup file ${this.file}:${lineNo}`, MAX_META_LINE + 1);
+    }
+    const content = b.subarray(contentStart, lf);
+    const text = content.toString('utf8');
+    if (content[0] !== SPACE) {
+      metaFail(`Invalid meta data line "#${text}" in backup file ${this.file}:${lineNo} [1]`, 2);
+    }
+    const key = content.subarray(1);
+    if (key.equals(FIRST_FILE)) {
+      this.firstFile = true;
+    } else if (key.length >= NAMESPACE_KEY.length && key.subarray(0, NAMESPACE_KEY.length).equals(NAMESPACE_KEY)) {
+      const afterKey = key.subarray(NAMESPACE_KEY.length);
+      if (this.namespaceRemapped) {
+        if (afterKey[0] !== SPACE) {
+          metaFail(`Invalid namespace meta data line in backup file ${this.file}:${lineNo}`, 12);
+        }
+        const value = afterKey.subarray(1);
+        if (!value.equals(this.sourceNamespace!)) {
+          throw new AsbDecodeError(
+            AsbErrorCode.NAMESPACE,
+            `Invalid namespace ${cString(value, value.length)} in backup file ${this.file} (expected: ${this.sourceNamespace!.toString('utf8')})`,
+            { file: this.file, line: lineNo, column: 13, whileOpening: true },
+          );
+        }
+      }
+      const raw = afterKey[0] === SPACE ? afterKey.subarray(1) : afterKey;
+      this.metaNamespace = (this.legacy ? raw : unescapeBytes(raw)).toString('utf8');
+    } else {
+      metaFail(`Invalid meta data line "#${text}" in backup file ${this.file}:${lineNo} [2]`, 3);
+    }
+    this.nextLine = lineNo + 1;
+    return lf + 1;
+  }
+
+  private finishMeta(): void {
+    this.phase = PHASE_BLOCKS;
+    this.sink.header?.({ version: this.version, namespace: this.metaNamespace, firstFile: this.firstFile });
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Blocks
+
+  private parseBlock(b: Buffer, p: number): number {
+    const first = b[p];
+    if (first === PLUS) return this.parseRecord(b, p);
+    if (first === STAR && !this.legacy) return this.parseGlobal(b, p);
+    this.trace = T_NONE;
+    return this.fail(
+      AsbErrorCode.PARSE,
+      p,
+      true,
+      `Invalid start character ${printChar(first)} in block (`, `)`,
+    );
+  }
+
+  /**
+   * Checks `+ <letter> ` at `p` (C: expect '+', expect ' ', read the letter, expect ' ') and returns
+   * the letter, which is `required` or `optional`. A wrong letter is reported as expecting `optional`
+   * when there is one (C names its table entry, the optional line's letter).
+   */
+  private recordLine(b: Buffer, p: number, optional: number, required: number): number {
+    const letter = b[p + 2];
+    if (b[p] === PLUS && b[p + 1] === SPACE && (letter === required || letter === optional) && b[p + 3] === SPACE) {
+      return letter;
+    }
+    return this.recordLineFailure(b, p, optional, required);
+  }
+
+  private recordLineFailure(b: Buffer, p: number, optional: number, required: number): number {
+    this.trace = T_NONE;
+    if (b[p] !== PLUS) this.unexpected(p, PLUS);
+    if (b[p + 1] !== SPACE) this.unexpected(p + 1, SPACE);
+    const letter = b[p + 2];
+    if (letter !== required && letter !== optional) this.unexpected(p + 2, optional);
+    if (b[p + 3] !== SPACE) this.unexpected(p + 3, SPACE);
+    return letter;
+  }
+
+  private parseRecord(b: Buffer, start: number): number {
+    this.extraLines = 0;
+    let p = start;
+    let key: AsbKey | null = null;
+    let letter = this.recordLine(b, p, LOWER_K, LOWER_N);
+    p += 4;
+    if (letter === LOWER_K) {
+      p = this.parseKey(b, p);
+      key = this.keyValue;
+      this.recordLine(b, p, LOWER_N, LOWER_N);
+      p += 4;
+    }
+
+    p = this.parseNamespace(b, p);
+    const namespace = this.namespace;
+
+    this.recordLine(b, p, LOWER_D, LOWER_D);
+    p = this.parseDigest(b, p + 4);
+    const digest = this.rawValue;
+
+    let set: Buffer | null = null;
+    letter = this.recordLine(b, p, LOWER_S, LOWER_G);
+    p += 4;
+    if (letter === LOWER_S) {
+      p = this.parseSet(b, p);
+      set = this.setValue;
+      this.recordLine(b, p, LOWER_G, LOWER_G);
+      p += 4;
+    }
+
+    this.trace = T_GENERATION;
+    p = this.readInteger(b, p, LF);
+    const generation = this.intValue;
+    if (typeof generation !== 'number' || generation < 0 || generation > 65535) {
+      this.trace = T_REC;
+      this.fail(AsbErrorCode.PARSE, p, false, `Invalid generation count ${generation} (`, `)`);
+    }
+    p++;
+
+    this.recordLine(b, p, LOWER_T, LOWER_T);
+    this.trace = T_EXPIRATION;
+    p = this.readInteger(b, p + 4, LF);
+    const voidTime = this.intValue;
+    if (typeof voidTime !== 'number' || voidTime < 0 || voidTime > UINT32_MAX) {
+      this.trace = T_REC;
+      this.fail(
+        AsbErrorCode.PARSE,
+        p,
+        false,
+        `Invalid expiration time ${formatUnsigned64(voidTime)} (`, `)`,
+      );
+    }
+    p++;
+
+    this.recordLine(b, p, LOWER_B, LOWER_B);
+    this.trace = T_BIN_COUNT;
+    p = this.readInteger(b, p + 4, LF);
+    const binCount = this.intValue;
+    if (typeof binCount !== 'number' || binCount < 0 || binCount > 65535) {
+      this.trace = T_REC;
+      this.fail(
+        AsbErrorCode.PARSE,
+        p,
+        false,
+        `Invalid bin count ${formatUnsigned64(binCount)} (`, `)`,
+      );
+    }
+    p++;
+
+    const bins: AsbBin[] = [];
+    for (let i = 0; i < binCount; i++) p = this.parseBin(b, p, bins);
+
+    const line = this.itemLine;
+    this.nextLine = line + (key !== null ? 1 : 0) + (set !== null ? 1 : 0) + 5 + binCount + this.extraLines;
+    this.records++;
+    const record: AsbRecord = { namespace, digest, set, key, generation, voidTime, bins, line };
+    this.sink.record(record);
+    return p;
+  }
+
+  // ----- record header fields
+
+  private parseKey(b: Buffer, p: number): number {
+    const type = b[p];
+    let value: number | bigint | Buffer;
+    let particle: AsbKey['type'];
+    this.trace = T_REC;
+    switch (type) {
+      case CHAR_I:
+        this.expectAt(p + 1, SPACE);
+        this.trace = T_KEY_INT;
+        p = this.readInteger(b, p + 2, LF);
+        value = this.intValue;
+        particle = ParticleType.INTEGER;
+        break;
+      case CHAR_D:
+        this.expectAt(p + 1, SPACE);
+        this.trace = T_KEY_DOUBLE;
+        p = this.readDouble(b, p + 2);
+        value = this.doubleValue;
+        particle = ParticleType.FLOAT;
+        break;
+      case CHAR_S:
+        this.expectAt(p + 1, SPACE);
+        p = this.readRaw(b, p + 2, T_KEY_STRING);
+        value = this.rawValue;
+        particle = ParticleType.STRING;
+        break;
+      case CHAR_X:
+        this.expectAt(p + 1, SPACE);
+        p = this.readBase64(b, p + 2, T_KEY_BASE64_STRING);
+        value = this.rawValue;
+        particle = ParticleType.STRING;
+        break;
+      case CHAR_B: {
+        const compact = this.byteAt(p + 1) === BANG;
+        const q = compact ? p + 2 : p + 1;
+        this.expectAt(q, SPACE);
+        if (compact) {
+          p = this.readRaw(b, q + 1, T_KEY_BYTES, 'Key value too large');
+        } else {
+          p = this.readBase64(b, q + 1, T_KEY_BASE64_BYTES, 'Key value too large');
+        }
+        value = this.rawValue;
+        particle = ParticleType.BLOB;
+        break;
+      }
+      default: {
+        const found = this.byteAt(p);
+        return this.fail(
+          AsbErrorCode.PARSE,
+          p,
+          true,
+          `Invalid key type character ${printChar(found)} in block (`, `)`,
+        );
+      }
+    }
+    this.trace = T_REC;
+    this.expectAt(p, LF);
+    this.keyValue = { type: particle, value };
+    return p + 1;
+  }
+
+  private parseNamespace(b: Buffer, p: number): number {
+    const start = p;
+    const end = this.limit;
+    let c = 0;
+    while (p < end) {
+      c = b[p];
+      if (c === LF || c === BACKSLASH) break;
+      p++;
+    }
+    let token: Buffer;
+    if (p < end && c === LF && p - start < NAMESPACE_BUFFER) {
+      token = this.namespace;
+      if (!equalsRange(token, b, start, p)) token = copyRange(b, start, p);
+    } else {
+      this.trace = T_NAMESPACE;
+      p = this.readTokenExact(b, start, NAMESPACE_BUFFER, false, true, TOKEN_PLAIN);
+      token = this.namespace;
+      if (!equalsRange(token, this.scratch, 0, this.scratchLength)) token = copyRange(this.scratch, 0, this.scratchLength);
+    }
+    this.namespace = token;
+    if (this.sourceNamespace !== null && token !== this.checkedNamespace) {
+      if (!token.equals(this.sourceNamespace)) {
+        const expected = this.sourceNamespace.toString('utf8');
+        this.trace = T_REC;
+        this.fail(
+          AsbErrorCode.NAMESPACE,
+          p,
+          false,
+          `Invalid namespace ${cString(token, token.length)} in backup record, expected: ${expected} (`, `)`,
+        );
+      }
+      this.checkedNamespace = token;
+    }
+    return p + 1;
+  }
+
+  private parseDigest(b: Buffer, p: number): number {
+    this.trace = T_DIGEST;
+    if (p + 28 > this.limit) this.base64Short(p, 28);
+    const out = Buffer.allocUnsafe(20);
+    let bad = 0;
+    let o = 0;
+    for (let i = p; i < p + 24; i += 4) {
+      const d1 = BASE64_LENIENT[b[i]];
+      const d2 = BASE64_LENIENT[b[i + 1]];
+      const d3 = BASE64_LENIENT[b[i + 2]];
+      const d4 = BASE64_LENIENT[b[i + 3]];
+      bad |= d1 | d2 | d3 | d4;
+      const v = (d1 << 18) | (d2 << 12) | (d3 << 6) | d4;
+      out[o] = v >>> 16;
+      out[o + 1] = v >>> 8;
+      out[o + 2] = v;
+      o += 3;
+    }
+    const d1 = BASE64_LENIENT[b[p + 24]];
+    const d2 = BASE64_LENIENT[b[p + 25]];
+    const d3 = BASE64_LENIENT[b[p + 26]];
+    const d4 = BASE64_LENIENT[b[p + 27]];
+    bad |= d1 | d2 | d3 | d4;
+    const v = (d1 << 18) | (d2 << 12) | (d3 << 6) | d4;
+    out[18] = v >>> 16;
+    out[19] = v >>> 8;
+    if (bad === 0xff) this.base64Invalid(p, 28);
+    this.trace = T_REC;
+    this.expectAt(p + 28, LF);
+    this.rawValue = out;
+    return p + 29;
+  }
+
+  private parseSet(b: Buffer, p: number): number {
+    const start = p;
+    const end = this.limit;
+    let c = 0;
+    let hash = 0;
+    while (p < end) {
+      c = b[p];
+      if (c === LF || c === BACKSLASH) break;
+      hash = (Math.imul(hash, 31) + c) | 0;
+      p++;
+    }
+    if (p < end && c === LF && p - start < SET_BUFFER) {
+      this.setValue = intern(this.setNames, b, start, p, hash);
+    } else {
+      this.trace = T_SET;
+      p = this.readTokenExact(b, start, SET_BUFFER, false, true, TOKEN_PLAIN);
+      this.setValue = intern(this.setNames, this.scratch, 0, this.scratchLength, hashRange(this.scratch, 0, this.scratchLength));
+    }
+    return p + 1;
+  }
+
+  // ----- bins
+
+  private parseBin(b: Buffer, p: number, bins: AsbBin[]): number {
+    const end = this.limit;
+    this.trace = T_REC;
+    if (b[p] !== MINUS) this.unexpected(p, MINUS);
+    if (b[p + 1] !== SPACE) this.unexpected(p + 1, SPACE);
+    const label = b[p + 2];
+    const kind = p + 2 < end ? BIN_KIND[label] : KIND_INVALID;
+    if (kind === KIND_INVALID) {
+      if (p + 2 >= end) this.needMore(p + 2);
+      this.fail(
+        AsbErrorCode.PARSE,
+        p + 2,
+        true,
+        `Invalid bytes label ${printChar(label)} (`, `)`,
+      );
+    }
+    let q = p + 3;
+    if (q >= end) this.needMore(q);
+    const compact = b[q] === BANG;
+    if (compact) q++;
+    if (b[q] !== SPACE) this.unexpected(q, SPACE);
+    q++;
+
+    // Bin name: a token ending at an unescaped space or LF.
+    const nameStart = q;
+    let hash = 0;
+    let c = 0;
+    while (q < end) {
+      c = b[q];
+      if (c === SPACE || c === LF || c === BACKSLASH) break;
+      hash = (Math.imul(hash, 31) + c) | 0;
+      q++;
+    }
+    let name: Buffer;
+    if (q < end && c !== BACKSLASH && q - nameStart < MAX_TOKEN) {
+      name = intern(this.binNames, b, nameStart, q, hash);
+    } else {
+      this.trace = T_BIN_NAME;
+      q = this.readTokenExact(b, nameStart, MAX_TOKEN, true, true, TOKEN_PLAIN);
+      name = intern(this.binNames, this.scratch, 0, this.scratchLength, hashRange(this.scratch, 0, this.scratchLength));
+      c = b[q];
+    }
+    this.trace = T_REC;
+
+    let type: AsbBin['type'];
+    let value: BinValue;
+    if (kind === KIND_NIL) {
+      if (c !== LF) this.unexpected(q, LF);
+      q++;
+      type = ParticleType.NULL;
+      value = null;
+    } else {
+      if (c !== SPACE) this.unexpected(q, SPACE);
+      q++;
+      switch (kind) {
+        case KIND_INT:
+          this.trace = T_BIN_INT;
+          q = this.readInteger(b, q, LF);
+          type = ParticleType.INTEGER;
+          value = this.intValue;
+          break;
+        case KIND_DOUBLE:
+          this.trace = T_BIN_DOUBLE;
+          q = this.readDouble(b, q);
+          type = ParticleType.FLOAT;
+          value = this.doubleValue;
+          break;
+        case KIND_STRING:
+          q = this.readRaw(b, q, T_BIN_STRING);
+          type = ParticleType.STRING;
+          value = this.rawValue;
+          break;
+        case KIND_BYTES:
+          q = compact
+            ? this.readRaw(b, q, T_BIN_BYTES, 'Data bin value too large')
+            : this.readBase64(b, q, T_BIN_BASE64_BYTES, 'Data bin value too large');
+          type = BYTES_PARTICLE[label] as AsbBin['type'];
+          value = this.rawValue;
+          break;
+        case KIND_BOOL:
+          this.trace = T_BIN_BOOL;
+          q = this.readBoolean(b, q);
+          type = ParticleType.BOOL;
+          value = this.intValue === 1;
+          break;
+        case KIND_GEOJSON:
+          q = this.readRaw(b, q, T_BIN_GEOJSON);
+          type = ParticleType.GEOJSON;
+          value = this.rawValue;
+          break;
+        case KIND_BASE64_STRING:
+          q = this.readBase64(b, q, T_BIN_BASE64_STRING);
+          type = ParticleType.STRING;
+          value = this.rawValue;
+          break;
+        default:
+          // KIND_LDT: C reports it right after the space that follows the name.
+          return this.fail(
+            AsbErrorCode.PARSE,
+            q - 1,
+            true,
+            `The backup contains LDTs - please use an older version of this tool to restore the backup (`, `)`,
+          );
+      }
+      this.trace = T_REC;
+      if (b[q] !== LF) this.unexpected(q, LF);
+      q++;
+    }
+
+    // C sets the bin only now, and the client refuses names of 16 bytes or more.
+    if (name.length >= BIN_NAME_BUFFER) this.binNameTooLong(kind, name, value, q - 1);
+
+    // A repeated bin name replaces the earlier value in place (C as_record_set): last one wins.
+    for (let i = 0; i < bins.length; i++) {
+      const earlier = bins[i];
+      if (earlier.name === name || equalsRange(earlier.name, name, 0, name.length)) {
+        earlier.type = type;
+        earlier.value = value;
+        return q;
+      }
+    }
+    bins.push({ name, type, value });
+    return q;
+  }
+
+  private binNameTooLong(kind: number, name: Buffer, value: BinValue, lfOffset: number): never {
+    const shownName = cString(name, name.length);
+    let what: string;
+    switch (kind) {
+      case KIND_NIL:
+        what = `NIL bin ${shownName}`;
+        break;
+      case KIND_BOOL:
+        what = `boolean bin ${shownName} to ${value ? 'true' : 'false'}`;
+        break;
+      case KIND_INT:
+        what = `integer bin ${shownName} to ${String(value)}`;
+        break;
+      case KIND_DOUBLE:
+        what = `floating-point bin ${shownName} to ${formatDouble17g(value as number)}`;
+        break;
+      case KIND_STRING:
+      case KIND_BASE64_STRING:
+        what = `string bin ${shownName} to ${shortText(value as Buffer)}`;
+        break;
+      case KIND_GEOJSON:
+        what = `geojson bin ${shownName} to ${shortText(value as Buffer)}`;
+        break;
+      default:
+        what = `encoded data bin ${shownName}`;
+    }
+    this.trace = T_REC;
+    return this.fail(
+      AsbErrorCode.PARSE,
+      lfOffset,
+      true,
+      `Error while setting ${what} (`, `) - bin names must be shorter than ${BIN_NAME_BUFFER} bytes`,
+    );
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Values
+
+  /**
+   * A signed 64-bit integer ending at `delimiter` (C text_read_integer). Returns the delimiter's
+   * position; the value is in `intValue` (a number when |v| <= 2^53-1, else a bigint).
+   */
+  private readInteger(b: Buffer, p: number, delimiter: number): number {
+    let i = p;
+    let negative = false;
+    if (b[i] === MINUS) {
+      negative = true;
+      i++;
+    }
+    const digitsStart = i;
+    let value = 0;
+    let c = b[i];
+    while (c >= CHAR_0 && c <= CHAR_9) {
+      value = value * 10 + (c - CHAR_0);
+      c = b[++i];
+    }
+    if (c === delimiter && i - digitsStart <= 15 && i < this.limit) {
+      this.intValue = negative ? 0 - value : value;
+      return i;
+    }
+    return this.readIntegerExact(b, p, delimiter);
+  }
+
+  private readIntegerExact(b: Buffer, p: number, delimiter: number): number {
+    const stop = this.readTokenExact(b, p, MAX_TOKEN, delimiter === SPACE, delimiter === LF, TOKEN_SIGNED);
+    const buf = this.scratch;
+    const len = this.scratchLength;
+    const negative = buf[0] === MINUS;
+    const limit = negative ? 1n << 63n : (1n << 63n) - 1n;
+    const accuLimit = limit / 10n;
+    const digitLimit = limit % 10n;
+    let accu = 0n;
+    for (let i = negative ? 1 : 0; i < len; i++) {
+      const digit = BigInt(buf[i] - CHAR_0);
+      if (accu > accuLimit || (accu === accuLimit && digit > digitLimit)) {
+        const text = buf.toString('latin1', 0, len);
+        this.fail(
+          AsbErrorCode.PARSE,
+          stop,
+          false,
+          `Integer overflow with number ${text} in backup block (`, `)`,
+        );
+      }
+      accu = accu * 10n + digit;
+    }
+    const value = negative ? -accu : accu;
+    this.intValue = value >= -MAX_SAFE && value <= MAX_SAFE ? Number(value) : value;
+    return stop;
+  }
+
+  /** A length field ending at a space (C text_read_size): digits only, at most 1024^5. */
+  private readSize(b: Buffer, p: number): number {
+    let i = p;
+    let value = 0;
+    let c = b[i];
+    while (c >= CHAR_0 && c <= CHAR_9) {
+      value = value * 10 + (c - CHAR_0);
+      c = b[++i];
+    }
+    if (c === SPACE && i - p <= 15 && i < this.limit && value <= MAX_SIZE) {
+      this.sizeValue = value;
+      return i;
+    }
+    return this.readSizeExact(b, p);
+  }
+
+  private readSizeExact(b: Buffer, p: number): number {
+    const stop = this.readTokenExact(b, p, MAX_TOKEN, true, false, TOKEN_DIGITS);
+    let accu = 0;
+    for (let i = 0; i < this.scratchLength; i++) {
+      accu = accu * 10 + (this.scratch[i] - CHAR_0);
+      if (accu > MAX_SIZE) {
+        const text = this.scratch.toString('latin1', 0, this.scratchLength);
+        this.fail(
+          AsbErrorCode.PARSE,
+          stop,
+          false,
+          `Size overflow with number ${text} in backup block (`, `)`,
+        );
+      }
+    }
+    this.sizeValue = accu;
+    return stop;
+  }
+
+  /** A double ending at LF (C text_read_double). Returns the LF's position; the value is in `doubleValue`. */
+  private readDouble(b: Buffer, p: number): number {
+    // Fast path: [-]digits[.digits] with at most 15 significant digits is exact by one division.
+    let i = p;
+    const negative = b[i] === MINUS;
+    if (negative) i++;
+    let mantissa = 0;
+    let digits = 0;
+    let fraction = 0;
+    let c = b[i];
+    while (c >= CHAR_0 && c <= CHAR_9) {
+      mantissa = mantissa * 10 + (c - CHAR_0);
+      digits++;
+      c = b[++i];
+    }
+    if (c === DOT) {
+      c = b[++i];
+      while (c >= CHAR_0 && c <= CHAR_9) {
+        mantissa = mantissa * 10 + (c - CHAR_0);
+        digits++;
+        fraction++;
+        c = b[++i];
+      }
+    }
+    if (c === LF && digits > 0 && i < this.limit) {
+      if (digits <= 15) {
+        const magnitude = fraction === 0 ? mantissa : mantissa / POW10[fraction];
+        this.doubleValue = negative ? -magnitude : magnitude;
+      } else {
+        this.doubleValue = Number(b.toString('latin1', p, i));
+      }
+      return i;
+    }
+    return this.readDoubleExact(b, p);
+  }
+
+  private readDoubleExact(b: Buffer, p: number): number {
+    const stop = this.readTokenExact(b, p, MAX_TOKEN, false, true, TOKEN_FLOAT);
+    const value = cStrtodWhole(this.scratch, this.scratchLength);
+    if (value === undefined) {
+      const text = cString(this.scratch, this.scratchLength);
+      this.fail(
+        AsbErrorCode.PARSE,
+        stop,
+        false,
+        `Invalid floating-point value ${text} in backup block (`, `)`,
+      );
+    }
+    this.doubleValue = value;
+    return stop;
+  }
+
+  /** `T` or `F` ending at LF (C text_read_boolean). The value is in `intValue` (1 or 0). */
+  private readBoolean(b: Buffer, p: number): number {
+    const c = b[p];
+    if ((c === CHAR_T || c === CHAR_F) && b[p + 1] === LF && p + 1 < this.limit) {
+      this.intValue = c === CHAR_T ? 1 : 0;
+      return p + 1;
+    }
+    const stop = this.readTokenExact(b, p, MAX_TOKEN, false, true, TOKEN_PLAIN);
+    const buf = this.scratch;
+    const len = this.scratchLength;
+    const single = len === 1 || (len > 1 && buf[1] === 0);
+    if (single && buf[0] === CHAR_T) this.intValue = 1;
+    else if (single && buf[0] === CHAR_F) this.intValue = 0;
+    else {
+      const text = cString(buf, len);
+      this.fail(
+        AsbErrorCode.PARSE,
+        stop,
+        false,
+        `Unknown boolean value encoding: "${text}" (`, `)`,
+      );
+    }
+    return stop;
+  }
+
+  /**
+   * `<len> <len raw bytes>` (C text_parse_string / text_parse_data). Returns the position after
+   * the bytes; the value, a view, is in `rawValue`.
+   */
+  private readRaw(b: Buffer, p: number, traces: SizedTraces, tooLarge?: string): number {
+    this.trace = traces.size;
+    const sizeEnd = this.readSize(b, p);
+    const size = this.sizeValue;
+    this.trace = traces.value;
+    if (size > UINT32_MAX) this.valueTooLarge(sizeEnd, size, tooLarge);
+    const dataStart = sizeEnd + 1;
+    const dataEnd = dataStart + size;
+    if (dataEnd > this.limit) {
+      this.trace = traces.data;
+      if (this.final) this.failEof();
+      this.need = Math.max(this.need, dataEnd + 1 - this.itemStart);
+      throw NEED_MORE;
+    }
+    this.extraLines += countLf(b, dataStart, dataEnd);
+    this.rawValue = b.subarray(dataStart, dataEnd);
+    return dataEnd;
+  }
+
+  /** `<b64len> <base64>` (C text_parse_data_dec). The decoded value is in `rawValue`. */
+  private readBase64(b: Buffer, p: number, traces: SizedTraces, tooLarge?: string): number {
+    this.trace = traces.size;
+    const sizeEnd = this.readSize(b, p);
+    const size = this.sizeValue;
+    this.trace = traces.value;
+    if (size % 4 !== 0) {
+      this.fail(
+        AsbErrorCode.PARSE,
+        sizeEnd,
+        false,
+        `Invalid encoded data size ${size} (`, `)`,
+      );
+    }
+    if (size / 4 * 3 > UINT32_MAX) this.valueTooLarge(sizeEnd, size / 4 * 3, tooLarge);
+    const dataStart = sizeEnd + 1;
+    this.trace = traces.data;
+    if (dataStart + size > this.limit) this.base64Short(dataStart, size);
+    const decoded = decodeBase64C(b, dataStart, size);
+    if (decoded === null) this.base64Invalid(dataStart, size);
+    this.rawValue = decoded;
+    return dataStart + size;
+  }
+
+  private valueTooLarge(sizeEnd: number, size: number, what: string | undefined): never {
+    const label = what ?? 'String value too large';
+    return this.fail(
+      AsbErrorCode.PARSE,
+      sizeEnd,
+      false,
+      `${label} (${size} bytes)`, null,
+    );
+  }
+
+  /** Base64 data running past the buffer: an invalid group already read wins over the shortage. */
+  private base64Short(start: number, length: number): never {
+    const available = Math.max(0, this.limit - start);
+    if (!this.final) {
+      this.need = Math.max(this.need, start + length + 1 - this.itemStart);
+      throw NEED_MORE;
+    }
+    const bad = findInvalidBase64Group(this.b, start, available);
+    if (bad >= 0) this.base64Invalid(start, length);
+    // C reads all four characters of the group it is in; each read past the end logs once more.
+    const missing = 4 - (available & 3);
+    const repeats: string[] = [];
+    const eof = this.locate(this.limit);
+    for (let k = 1; k < missing; k++) {
+      repeats.push(`Unexpected end of file in backup block (line ${eof.line}, col ${eof.column})`);
+    }
+    repeats.push(BASE64_EOF);
+    return this.failEof(repeats);
+  }
+
+  private base64Invalid(start: number, length: number): never {
+    const group = findInvalidBase64Group(this.b, start, Math.min(length, this.limit - start));
+    const b = this.b;
+    const chars = [b[group], b[group + 1], b[group + 2], b[group + 3]].map(printChar);
+    return this.fail(
+      AsbErrorCode.PARSE,
+      group + 3,
+      true,
+      `Invalid base-64 character (${chars[0]}, ${chars[1]}, ${chars[2]}, or ${chars[3]} at or before `, `)`,
+    );
+  }
+
+  /**
+   * C text_nul_read_until, byte by byte: reads up to an unescaped delimiter (space and/or LF),
+   * unescaping unless the file is version 3.0, with C's checks in C's order (buffer overflow,
+   * digits, floating-point characters). Leaves the unescaped bytes in `scratch` and returns the
+   * delimiter's position.
+   */
+  private readTokenExact(
+    b: Buffer,
+    p: number,
+    bufferSize: number,
+    spaceEnds: boolean,
+    lfEnds: boolean,
+    mode: number,
+    unescape = !this.legacy,
+  ): number {
+    const out = this.scratch;
+    let len = 0;
+    let escaped = false;
+    for (;;) {
+      if (p >= this.limit) this.needMore(p);
+      const ch = b[p];
+      if (unescape && ch === BACKSLASH && !escaped) {
+        escaped = true;
+        p++;
+        continue;
+      }
+      if (!escaped && ((spaceEnds && ch === SPACE) || (lfEnds && ch === LF))) {
+        this.scratchLength = len;
+        return p;
+      }
+      if (ch === LF) this.extraLines++;
+      const at = p;
+      p++;
+      escaped = false;
+      if (len === bufferSize - 1) {
+        this.fail(
+          AsbErrorCode.PARSE,
+          at,
+          true,
+          `Buffer overflow while reading token in backup block (`, `)`,
+        );
+      }
+      if (
+        (mode === TOKEN_DIGITS || mode === TOKEN_SIGNED) &&
+        (ch < CHAR_0 || ch > CHAR_9) &&
+        (mode !== TOKEN_SIGNED || len > 0 || ch !== MINUS)
+      ) {
+        this.fail(
+          AsbErrorCode.PARSE,
+          at,
+          true,
+          `Invalid character ${printChar(ch)} in backup block (`, `), expected digit`,
+        );
+      }
+      out[len++] = ch;
+      if (mode === TOKEN_FLOAT && !cFloatPrefixOk(out, len)) {
+        this.fail(
+          AsbErrorCode.PARSE,
+          at,
+          true,
+          `Invalid character ${printChar(ch)} in backup block (`, `), expected floating point notation`,
+        );
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Global section: secondary indexes and UDFs
+
+  private parseGlobal(b: Buffer, start: number): number {
+    this.extraLines = 0;
+    this.trace = T_NONE;
+    let p = start + 1;
+    this.expectAt(p, SPACE);
+    p++;
+    const type = this.byteAt(p);
+    p++;
+    if (type === LOWER_I) return this.parseIndex(b, p, false);
+    if (type === LOWER_E && this.version === '3.2') return this.parseIndex(b, p, true);
+    if (type === LOWER_U) return this.parseUdf(b, p);
+    return this.fail(
+      AsbErrorCode.PARSE,
+      p - 1,
+      true,
+      `Invalid global type character ${printChar(type)} in block (`, `)`,
+    );
+  }
+
+  private tokenString(b: Buffer, p: number, spaceEnds: boolean, lfEnds: boolean): [string, number] {
+    const stop = this.readTokenExact(b, p, MAX_TOKEN, spaceEnds, lfEnds, TOKEN_PLAIN, true);
+    return [this.scratch.toString('utf8', 0, this.scratchLength), stop];
+  }
+
+  private parseIndex(b: Buffer, p: number, isExpression: boolean): number {
+    this.expectAt(p, SPACE);
+    const [namespace, afterNamespace] = this.tokenString(b, p + 1, true, false);
+    this.expectAt(afterNamespace, SPACE);
+    const [set, afterSet] = this.tokenString(b, afterNamespace + 1, true, false);
+    this.expectAt(afterSet, SPACE);
+    const [name, afterName] = this.tokenString(b, afterSet + 1, true, false);
+    if (this.namespaceRemapped && namespace !== this.sourceNamespace!.toString('utf8')) {
+      const expected = this.sourceNamespace!.toString('utf8');
+      this.fail(
+        AsbErrorCode.NAMESPACE,
+        afterName,
+        false,
+        `Invalid namespace ${namespace} in index ${name}, expected: ${expected} (`, `)`,
+      );
+    }
+    p = afterName;
+    this.expectAt(p, SPACE);
+    const typeChar = this.byteAt(p + 1);
+    const indexType = INDEX_TYPES[typeChar];
+    if (indexType === undefined) {
+      this.fail(
+        AsbErrorCode.PARSE,
+        p + 1,
+        true,
+        `Invalid index type character ${printChar(typeChar)} in block (`, `)`,
+      );
+    }
+    p += 2;
+    this.expectAt(p, SPACE);
+    p = this.readSizeExact(b, p + 1);
+    const pathCount = this.sizeValue;
+    if (pathCount === 0) {
+      this.fail(AsbErrorCode.PARSE, p, false, `Missing path(s) in index block (`, `)`);
+    }
+    const paths: SindexPath[] = [];
+    for (let i = 0; i < pathCount; i++) {
+      this.expectAt(p, SPACE);
+      const [path, afterPath] = this.tokenString(b, p + 1, true, false);
+      this.expectAt(afterPath, SPACE);
+      const pathChar = this.byteAt(afterPath + 1);
+      const pathType = PATH_TYPES[pathChar];
+      if (pathType === undefined) {
+        this.fail(
+          AsbErrorCode.PARSE,
+          afterPath + 1,
+          true,
+          `Invalid path type character ${printChar(pathChar)} in block (`, `)`,
+        );
+      }
+      p = afterPath + 2;
+      // C expects a separating space after every path spec but the last, then the next spec's own
+      // leading space: path specs are separated by two spaces.
+      if (i !== pathCount - 1) {
+        this.expectAt(p, SPACE);
+        p++;
+      }
+      paths.push({ path, type: pathType });
+    }
+    if (this.byteAt(p) !== LF) {
+      this.expectAt(p, SPACE);
+      p++;
+    }
+    const [trailing, afterTrailing] = this.tokenString(b, p, false, true);
+    this.expectAt(afterTrailing, LF);
+    const token = trailing === '' ? null : trailing;
+    const index: SecondaryIndexDef = {
+      namespace,
+      set: set === '' ? null : set,
+      name,
+      indexType,
+      paths,
+      context: isExpression ? null : token,
+      expression: isExpression ? token : null,
+      line: this.itemLine,
+    };
+    this.nextLine = this.itemLine + 1 + this.extraLines;
+    this.indexes++;
+    this.sink.secondaryIndex(index);
+    return afterTrailing + 1;
+  }
+
+  private parseUdf(b: Buffer, p: number): number {
+    this.expectAt(p, SPACE);
+    const typeChar = this.byteAt(p + 1);
+    if (typeChar !== CHAR_L) {
+      this.fail(
+        AsbErrorCode.PARSE,
+        p + 1,
+        true,
+        `Invalid UDF type character ${printChar(typeChar)} in block (`, `)`,
+      );
+    }
+    this.expectAt(p + 2, SPACE);
+    const [name, afterName] = this.tokenString(b, p + 3, true, false);
+    this.expectAt(afterName, SPACE);
+    const sizeEnd = this.readSizeExact(b, afterName + 1);
+    const size = this.sizeValue;
+    if (size > UINT32_MAX) {
+      this.fail(AsbErrorCode.PARSE, sizeEnd, false, `UDF file ${name} is too large (${size} bytes)`, null);
+    }
+    this.expectAt(sizeEnd, SPACE);
+    const dataStart = sizeEnd + 1;
+    const dataEnd = dataStart + size;
+    if (dataEnd > this.limit) {
+      if (this.final) this.failEof();
+      this.need = Math.max(this.need, dataEnd + 1 - this.itemStart);
+      throw NEED_MORE;
+    }
+    this.expectAt(dataEnd, LF);
+    this.extraLines += countLf(b, dataStart, dataEnd);
+    const udf: UdfModule = { language: 'L', name, content: b.subarray(dataStart, dataEnd), line: this.itemLine };
+    this.nextLine = this.itemLine + 1 + this.extraLines;
+    this.udfs++;
+    this.sink.udf(udf);
+    return dataEnd + 1;
+  }
+}
+
+const FIRST_FILE = Buffer.from('first-file');
+const NAMESPACE_KEY = Buffer.from('namespace');
+
+function unescapeBytes(raw: Buffer): Buffer {
+  if (raw.indexOf(BACKSLASH) < 0) return raw;
+  const out = Buffer.allocUnsafe(raw.length);
+  let n = 0;
+  let escaped = false;
+  for (const c of raw) {
+    if (c === BACKSLASH && !escaped) {
+      escaped = true;
+      continue;
+    }
+    escaped = false;
+    out[n++] = c;
+  }
+  return out.subarray(0, n);
+}
+
+function countLf(b: Buffer, start: number, end: number): number {
+  let count = 0;
+  if (end - start < 32) {
+    for (let i = start; i < end; i++) if (b[i] === LF) count++;
+    return count;
+  }
+  let i = b.indexOf(LF, start);
+  while (i >= 0 && i < end) {
+    count++;
+    i = b.indexOf(LF, i + 1);
+  }
+  return count;
+}
+
+function equalsRange(token: Buffer, b: Uint8Array, start: number, end: number): boolean {
+  const len = end - start;
+  if (token.length !== len) return false;
+  for (let i = 0; i < len; i++) if (token[i] !== b[start + i]) return false;
+  return true;
+}
+
+function copyRange(b: Uint8Array, start: number, end: number): Buffer {
+  const out = Buffer.allocUnsafe(end - start);
+  for (let i = start; i < end; i++) out[i - start] = b[i];
+  return out;
+}
+
+function hashRange(b: Uint8Array, start: number, end: number): number {
+  let hash = 0;
+  for (let i = start; i < end; i++) hash = (Math.imul(hash, 31) + b[i]) | 0;
+  return hash;
+}
+
+/** The table's Buffer for these bytes (a private copy made on first sight), so equal names share one object. */
+function intern(table: Array<Buffer | undefined>, b: Uint8Array, start: number, end: number, hash: number): Buffer {
+  const len = end - start;
+  const slot = (hash ^ (hash >>> 9) ^ (len << 5)) & (table.length - 1);
+  const cached = table[slot];
+  if (cached !== undefined && equalsRange(cached, b, start, end)) return cached;
+  const copy = copyRange(b, start, end);
+  table[slot] = copy;
+  return copy;
+}
+
+function shortText(value: Buffer): string {
+  const text = cString(value, value.length);
+  return text.length > 200 ? `${text.slice(0, 200)}...` : text;
+}

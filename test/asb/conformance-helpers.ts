@@ -1,0 +1,323 @@
+/**
+ * Shared helpers of the .asb decoder/encoder conformance suite: feeding input to an AsbDecoder,
+ * catching its errors, locating byte offsets the way C asrestore counts lines and columns (worked
+ * out here independently of the decoder), and deep snapshots of decoded items that survive later
+ * changes to the buffers they were decoded from.
+ */
+import { Buffer } from 'node:buffer';
+import { expect } from 'chai';
+import { ParticleType } from '../../src/shared/aerospike/protocol.js';
+import { AsbDecoder, type AsbDecoderOptions } from '../../src/shared/asb/decoder.js';
+import { AsbDecodeError } from '../../src/shared/asb/errors.js';
+import type {
+  AsbBin,
+  AsbHeader,
+  AsbKey,
+  AsbRecord,
+  BinValue,
+  SecondaryIndexDef,
+  UdfModule,
+} from '../../src/shared/asb/types.js';
+
+/** The file name every test decoder reports in its errors. */
+export const FILE = 'conformance.asb';
+export const HEADER_31 = 'Version 3.1\n';
+
+export type DecodedItem =
+  | { kind: 'record'; record: AsbRecord }
+  | { kind: 'index'; index: SecondaryIndexDef }
+  | { kind: 'udf'; udf: UdfModule };
+
+export interface Decoded {
+  header: AsbHeader | null;
+  /** Items in the order the sink received them. */
+  items: DecodedItem[];
+  records: AsbRecord[];
+  indexes: SecondaryIndexDef[];
+  udfs: UdfModule[];
+  /** A deep snapshot of each item taken inside the sink call, before any later chunk arrived. */
+  snapshotsAtEmission: ItemSnapshot[];
+  decoder: AsbDecoder;
+}
+
+export function bytes(input: string | Buffer): Buffer {
+  return typeof input === 'string' ? Buffer.from(input, 'utf8') : input;
+}
+
+/** Concatenates text (UTF-8) and byte parts into one input. */
+export function asb(...parts: Array<string | Buffer>): Buffer {
+  return Buffer.concat(parts.map(bytes));
+}
+
+function decoderOptions(options: Partial<AsbDecoderOptions>): AsbDecoderOptions {
+  return { file: FILE, ...options };
+}
+
+/** A decoder whose sink records everything it receives. */
+export function collectingDecoder(options: Partial<AsbDecoderOptions> = {}): Decoded {
+  const result: Omit<Decoded, 'decoder'> = {
+    header: null,
+    items: [],
+    records: [],
+    indexes: [],
+    udfs: [],
+    snapshotsAtEmission: [],
+  };
+  const decoder = new AsbDecoder(
+    {
+      header(header) {
+        expect(result.header, 'header() is called once').to.equal(null);
+        result.header = header;
+      },
+      record(record) {
+        result.items.push({ kind: 'record', record });
+        result.records.push(record);
+        result.snapshotsAtEmission.push(snapshotItem({ kind: 'record', record }));
+      },
+      secondaryIndex(index) {
+        result.items.push({ kind: 'index', index });
+        result.indexes.push(index);
+        result.snapshotsAtEmission.push(snapshotItem({ kind: 'index', index }));
+      },
+      udf(udf) {
+        result.items.push({ kind: 'udf', udf });
+        result.udfs.push(udf);
+        result.snapshotsAtEmission.push(snapshotItem({ kind: 'udf', udf }));
+      },
+    },
+    decoderOptions(options),
+  );
+  return Object.assign(result, { decoder });
+}
+
+/** Decodes `chunks` written one after another, then end(). */
+export function decodeChunks(chunks: readonly Buffer[], options: Partial<AsbDecoderOptions> = {}): Decoded {
+  const decoded = collectingDecoder(options);
+  for (const chunk of chunks) decoded.decoder.write(chunk);
+  decoded.decoder.end();
+  return decoded;
+}
+
+/** Decodes one input written in a single chunk. */
+export function decode(input: string | Buffer, options: Partial<AsbDecoderOptions> = {}): Decoded {
+  return decodeChunks([bytes(input)], options);
+}
+
+export interface Failure {
+  error: AsbDecodeError;
+  decoded: Decoded;
+}
+
+/** Decodes `chunks` and returns the AsbDecodeError it must throw (from write() or end()). */
+export function decodeFailureChunks(chunks: readonly Buffer[], options: Partial<AsbDecoderOptions> = {}): Failure {
+  const decoded = collectingDecoder(options);
+  try {
+    for (const chunk of chunks) decoded.decoder.write(chunk);
+    decoded.decoder.end();
+  } catch (error) {
+    if (!(error instanceof AsbDecodeError)) throw error;
+    return { error, decoded };
+  }
+  throw new Error(`the input decoded without an error (${decoded.items.length} items)`);
+}
+
+export function decodeFailure(input: string | Buffer, options: Partial<AsbDecoderOptions> = {}): Failure {
+  return decodeFailureChunks([bytes(input)], options);
+}
+
+// -------------------------------------------------------------------------------------------------
+// Positions as C counts them
+
+export interface Position {
+  line: number;
+  column: number;
+}
+
+/** 1-based line (1 + LFs before `offset`) and 1-based byte column of `offset` in `input`. */
+export function positionAt(input: Buffer, offset: number): Position {
+  let line = 1;
+  let lineStart = 0;
+  for (let i = 0; i < offset && i < input.length; i++) {
+    if (input[i] === 0x0a) {
+      line++;
+      lineStart = i + 1;
+    }
+  }
+  return { line, column: offset - lineStart + 1 };
+}
+
+/**
+ * Position of `needle` (its `occurrence`-th match, 0-based) in `input`, moved by `delta` bytes.
+ * Fails the test when the needle is missing, so expectations never silently point nowhere.
+ */
+export function positionOf(input: Buffer, needle: string | Buffer, occurrence = 0, delta = 0): Position {
+  const pattern = bytes(needle);
+  let at = -1;
+  for (let k = 0; k <= occurrence; k++) {
+    at = input.indexOf(pattern, at + 1);
+    if (at < 0) throw new Error(`${JSON.stringify(pattern.toString('latin1'))} occurs fewer than ${occurrence + 1} times`);
+  }
+  return positionAt(input, at + delta);
+}
+
+/** The C-style `line L, col C` text. */
+export function lineCol(position: Position): string {
+  return `line ${position.line}, col ${position.column}`;
+}
+
+export interface ExpectedFailure {
+  code: string;
+  message: string;
+  line: number;
+  column: number;
+  /** C's follow-up lines, when the test pins them. */
+  trace?: readonly string[];
+  /** The line of C's closing "Error while parsing backup file F (line N)", when pinned. */
+  nextLine?: number;
+}
+
+export function expectFailure(error: AsbDecodeError, expected: ExpectedFailure): void {
+  const actual: ExpectedFailure = { code: error.code, message: error.message, line: error.line, column: error.column ?? -1 };
+  const wanted: ExpectedFailure = { code: expected.code, message: expected.message, line: expected.line, column: expected.column };
+  if (expected.trace !== undefined) {
+    actual.trace = [...error.trace];
+    wanted.trace = [...expected.trace];
+  }
+  if (expected.nextLine !== undefined) {
+    actual.nextLine = error.nextLine;
+    wanted.nextLine = expected.nextLine;
+  }
+  expect(actual).to.deep.equal(wanted);
+  expect(error.file).to.equal(FILE);
+}
+
+// -------------------------------------------------------------------------------------------------
+// Item construction
+
+/** A deterministic 20-byte digest. */
+export function digest(seed: number): Buffer {
+  const out = Buffer.alloc(20);
+  let x = (seed * 2654435761) >>> 0 || 1;
+  for (let i = 0; i < 20; i++) {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    out[i] = x & 0xff;
+  }
+  return out;
+}
+
+export function bin(name: string | Buffer, type: AsbBin['type'], value: BinValue): AsbBin {
+  return { name: bytes(name), type, value };
+}
+
+export function record(fields: Partial<AsbRecord> & { bins?: AsbBin[] } = {}): AsbRecord {
+  return {
+    namespace: Buffer.from('test'),
+    digest: digest(1),
+    set: null,
+    key: null,
+    generation: 1,
+    voidTime: 0,
+    bins: [],
+    line: 0,
+    ...fields,
+  };
+}
+
+export function intKey(value: number | bigint): AsbKey {
+  return { type: ParticleType.INTEGER, value };
+}
+
+/** The decoder's canonical form of an int64: a number when |v| <= 2^53 - 1, else a bigint. */
+export function canonicalInt(value: number | bigint): number | bigint {
+  const big = BigInt(value);
+  return big >= -BigInt(Number.MAX_SAFE_INTEGER) && big <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(big) : big;
+}
+
+/** Deterministic pseudo-random bytes (xorshift32). */
+export function pseudoRandomBytes(length: number, seed: number): Buffer {
+  const out = Buffer.alloc(length);
+  let x = seed >>> 0 || 0x9e3779b9;
+  for (let i = 0; i < length; i++) {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    out[i] = x & 0xff;
+  }
+  return out;
+}
+
+// -------------------------------------------------------------------------------------------------
+// Snapshots: plain, deep copies that compare exactly (number vs bigint, double bits, bytes as hex)
+
+export type ValueSnapshot = null | boolean | string;
+
+export interface RecordSnapshot {
+  namespace: string;
+  digest: string;
+  set: string | null;
+  key: { type: number; value: ValueSnapshot } | null;
+  generation: number;
+  voidTime: number;
+  bins: Array<{ name: string; type: number; value: ValueSnapshot }>;
+  line: number;
+}
+
+export type ItemSnapshot =
+  | { kind: 'record'; record: RecordSnapshot }
+  | { kind: 'index'; index: SecondaryIndexDef }
+  | { kind: 'udf'; udf: { language: string; name: string; content: string; line: number } };
+
+const float64 = new Float64Array(1);
+const float64Bytes = new Uint8Array(float64.buffer);
+
+/** The IEEE-754 bits of a double as 16 hex digits, big-endian. */
+export function doubleBits(value: number): string {
+  float64[0] = value;
+  return Buffer.from(float64Bytes).reverse().toString('hex');
+}
+
+/** One value as text that tells its JS type and exact content apart. */
+export function snapshotValue(type: number, value: BinValue | AsbKey['value']): ValueSnapshot {
+  if (value === null || typeof value === 'boolean') return value;
+  if (typeof value === 'bigint') return `bigint:${value}`;
+  if (typeof value === 'number') return type === ParticleType.FLOAT ? `double:${doubleBits(value)}` : `number:${value}`;
+  if (Buffer.isBuffer(value)) return `bytes:${value.toString('hex')}`;
+  return `unexpected:${typeof value}`;
+}
+
+export function snapshotRecord(r: AsbRecord): RecordSnapshot {
+  return {
+    namespace: r.namespace.toString('hex'),
+    digest: r.digest.toString('hex'),
+    set: r.set === null ? null : r.set.toString('hex'),
+    key: r.key === null ? null : { type: r.key.type, value: snapshotValue(r.key.type, r.key.value) },
+    generation: r.generation,
+    voidTime: r.voidTime,
+    bins: r.bins.map((b) => ({ name: b.name.toString('hex'), type: b.type, value: snapshotValue(b.type, b.value) })),
+    line: r.line,
+  };
+}
+
+export function snapshotItem(item: DecodedItem): ItemSnapshot {
+  switch (item.kind) {
+    case 'record':
+      return { kind: 'record', record: snapshotRecord(item.record) };
+    case 'index':
+      return { kind: 'index', index: structuredClone(item.index) };
+    default:
+      return {
+        kind: 'udf',
+        udf: { language: item.udf.language, name: item.udf.name, content: item.udf.content.toString('hex'), line: item.udf.line },
+      };
+  }
+}
+
+export function snapshotAll(decoded: Decoded): ItemSnapshot[] {
+  return decoded.items.map(snapshotItem);
+}

@@ -55,17 +55,26 @@ function exactDecodedLength(src: Uint8Array, start: number, length: number): num
 }
 
 /**
- * Decodes `length` (a multiple of 4) base64 characters at `start` with C's rules. Returns null
- * when a character is invalid (find it with {@link findInvalidBase64Group}).
+ * Decoded length of `length` (a multiple of 4, > 0) characters at `start`, judging by the last
+ * group only: exact unless a `=` sits in an earlier group, which {@link decodeBase64Into} detects.
  */
-export function decodeBase64C(src: Uint8Array, start: number, length: number): Buffer | null {
-  if (length === 0) return Buffer.allocUnsafe(0);
+export function base64LengthByLastGroup(src: Uint8Array, start: number, length: number): number {
   const last = start + length - 4;
-  const c3 = src[last + 2];
-  const c4 = src[last + 3];
-  const lastSize = c4 === EQUALS ? (c3 === EQUALS ? 1 : 2) : 3;
-  const size = (length >> 2) * 3 - 3 + lastSize;
-  const out = Buffer.allocUnsafe(size);
+  const lastSize = src[last + 3] === EQUALS ? (src[last + 2] === EQUALS ? 1 : 2) : 3;
+  return (length >> 2) * 3 - 3 + lastSize;
+}
+
+export const BASE64_OK = 0;
+export const BASE64_INVALID = 1;
+/** A `=` inside the data: C's per-group length rule differs from the last-group one; use {@link decodeBase64C}. */
+export const BASE64_INNER_PADDING = 2;
+
+/**
+ * Decodes `length` (a multiple of 4, > 0) base64 characters at `start` into `out` (whose length
+ * is {@link base64LengthByLastGroup}). Returns BASE64_OK, BASE64_INVALID or BASE64_INNER_PADDING.
+ */
+export function decodeBase64Into(src: Uint8Array, start: number, length: number, out: Uint8Array): number {
+  const last = start + length - 4;
   let flags = 0;
   let o = 0;
   let i = start;
@@ -81,20 +90,30 @@ export function decodeBase64C(src: Uint8Array, start: number, length: number): B
     out[o + 2] = v;
     o += 3;
   }
-  if (flags > 63) {
-    // An invalid character, or `=` inside the data: redo it exactly (C semantics).
-    return decodeBase64Exact(src, start, length);
-  }
+  if (flags > 63) return flags & 0x80 ? BASE64_INVALID : BASE64_INNER_PADDING;
   const d1 = BASE64_LENIENT[src[i]];
   const d2 = BASE64_LENIENT[src[i + 1]];
-  const d3 = BASE64_LENIENT[c3];
-  const d4 = BASE64_LENIENT[c4];
-  if ((d1 | d2 | d3 | d4) === INVALID) return null;
+  const d3 = BASE64_LENIENT[src[i + 2]];
+  const d4 = BASE64_LENIENT[src[i + 3]];
+  if ((d1 | d2 | d3 | d4) === INVALID) return BASE64_INVALID;
   const v = (d1 << 18) | (d2 << 12) | (d3 << 6) | d4;
+  const lastSize = out.length - o;
   out[o] = v >>> 16;
   if (lastSize > 1) out[o + 1] = v >>> 8;
   if (lastSize > 2) out[o + 2] = v;
-  return out;
+  return BASE64_OK;
+}
+
+/**
+ * Decodes `length` (a multiple of 4) base64 characters at `start` with C's rules. Returns null
+ * when a character is invalid (find it with {@link findInvalidBase64Group}).
+ */
+export function decodeBase64C(src: Uint8Array, start: number, length: number): Buffer | null {
+  if (length === 0) return Buffer.allocUnsafe(0);
+  const out = Buffer.allocUnsafe(base64LengthByLastGroup(src, start, length));
+  const status = decodeBase64Into(src, start, length, out);
+  if (status === BASE64_OK) return out;
+  return decodeBase64Exact(src, start, length);
 }
 
 /** The slow, literal form of C's decoder: every group gives 3 bytes; the result keeps the first (sum of group sizes). */

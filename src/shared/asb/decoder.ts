@@ -6,6 +6,9 @@
  * straight out of the chunk they lie in; raw values (strings, GeoJSON, compact bytes, UDF bodies)
  * are views into that chunk. Only an item that straddles two chunks is copied, into a buffer that
  * holds just that item's bytes. Callers must not modify a chunk after handing it to write().
+ * Digests and base64-decoded values are carved from 64 KiB slabs. Namespace, set and bin-name
+ * Buffers are interned: equal bytes give the same (private, never modified) Buffer object, so
+ * consumers can cache per object. Consumers must not modify any Buffer they receive.
  *
  * Line and column numbers follow C: a line is 1 + the number of LF bytes before the position
  * (LFs inside raw values count, as C counts every byte it reads), a column the 1-based byte
@@ -16,14 +19,23 @@
  */
 import { Buffer } from 'node:buffer';
 import { ParticleType } from '../aerospike/protocol.js';
-import { BASE64_LENIENT, decodeBase64C, findInvalidBase64Group } from './base64.js';
+import {
+  BASE64_INVALID,
+  BASE64_LENIENT,
+  BASE64_OK,
+  base64LengthByLastGroup,
+  decodeBase64C,
+  decodeBase64Into,
+  findInvalidBase64Group,
+} from './base64.js';
+import { bufferView, SlabAllocator } from './bytes.js';
+import { decimalToDouble, EXACT_POW10 } from './decimal.js';
 import { AsbDecodeError, AsbErrorCode } from './errors.js';
 import { formatDouble17g, printChar } from './text.js';
 import type {
   AsbBin,
   AsbHeader,
   AsbKey,
-  AsbRecord,
   AsbSink,
   BinValue,
   SecondaryIndexDef,
@@ -94,6 +106,12 @@ const UINT32_MAX = 0xffffffff;
 const BIN_NAME_BUFFER = 16;
 const MAX_META_LINE = 1000;
 const MAX_SAFE = Number.MAX_SAFE_INTEGER;
+/** Sizes of the intern tables (powers of two). */
+const SET_TABLE = 64;
+const BIN_TABLE = 1024;
+/** Record serials wrap here (the stamp table is cleared then). */
+const MAX_SERIAL = 0x3fffffff;
+const EMPTY = Buffer.alloc(0);
 
 /** Bin line kinds by type letter (C accepts "NIDSXGBJCPRHEYMLUZ"). */
 const KIND_INVALID = 0;
@@ -149,51 +167,51 @@ const PHASE_HEADER = 0;
 const PHASE_META = 1;
 const PHASE_BLOCKS = 2;
 
-// C's follow-up error lines ("trace") for each step of a block.
+// C's follow-up error lines ("trace") for each step of a block. The hot path records only a small
+// integer step code (a Smi field store, free of write barriers); the lines are looked up on error.
 const REC = 'Error while parsing record';
-const T_NONE: readonly string[] = [];
-const T_REC: readonly string[] = [REC];
-
-function sizedTraces(size: string, outer: string) {
-  return {
-    size: [size, outer, REC] as readonly string[],
-    value: [outer, REC] as readonly string[],
-    data: [size === 'Error while reading string size' ? 'Error while reading string data' : size.startsWith('Error while reading encoded') ? 'Error while reading encoded data' : 'Error while reading data', outer, REC] as readonly string[],
-  };
-}
-const STRING_SIZE = 'Error while reading string size';
-const DATA_SIZE = 'Error while reading data size';
-const ENCODED_SIZE = 'Error while reading encoded data size';
-const T_KEY_INT: readonly string[] = ['Error while reading integer key value', REC];
-const T_KEY_DOUBLE: readonly string[] = ['Error while reading floating-point key value', REC];
-const T_KEY_STRING = sizedTraces(STRING_SIZE, 'Error while reading string key value');
-const T_KEY_BASE64_STRING = sizedTraces(ENCODED_SIZE, 'Error while reading encoded string key value');
-const T_KEY_BYTES = sizedTraces(DATA_SIZE, 'Error while reading key bytes');
-const T_KEY_BASE64_BYTES = sizedTraces(ENCODED_SIZE, 'Error while reading encoded key bytes');
-const T_NAMESPACE: readonly string[] = ['Error while reading namespace token', REC];
-const T_DIGEST: readonly string[] = ['Error while reading encoded digest string', REC];
-const T_SET: readonly string[] = ['Error while reading set token', REC];
-const T_GENERATION: readonly string[] = ['Error while reading generation count', REC];
-const T_EXPIRATION: readonly string[] = ['Error while reading expiration time', REC];
-const T_BIN_COUNT: readonly string[] = ['Error while reading bin count', REC];
-const T_BIN_NAME: readonly string[] = ['Error while reading bin name token', REC];
-const T_BIN_BOOL: readonly string[] = ['Error while reading boolean bin value', REC];
-const T_BIN_INT: readonly string[] = ['Error while reading integer bin value', REC];
-const T_BIN_DOUBLE: readonly string[] = ['Error while reading floating-point bin value', REC];
-const T_BIN_STRING = sizedTraces(STRING_SIZE, 'Error while reading string bin value');
-const T_BIN_BASE64_STRING = sizedTraces(ENCODED_SIZE, 'Error while reading encoded string bin value');
-const T_BIN_GEOJSON = sizedTraces(STRING_SIZE, 'Error while reading geojson bin value');
-const T_BIN_BYTES = sizedTraces(DATA_SIZE, 'Error while reading data bin value');
-const T_BIN_BASE64_BYTES = sizedTraces(ENCODED_SIZE, 'Error while reading encoded data bin value');
 const BASE64_EOF = 'Unexpected end of file in base-64 data';
-
-type SizedTraces = ReturnType<typeof sizedTraces>;
+const TRACES: Array<readonly string[]> = [];
+function step(...lines: string[]): number {
+  TRACES.push(lines);
+  return TRACES.length - 1;
+}
+/** Three consecutive steps of a `<len> <data>` value: reading the size, the space, the data. */
+function sizedSteps(kind: 'string' | 'data' | 'encoded', outer: string): number {
+  const size = { string: 'Error while reading string size', data: 'Error while reading data size', encoded: 'Error while reading encoded data size' }[kind];
+  const data = { string: 'Error while reading string data', data: 'Error while reading data', encoded: 'Error while reading encoded data' }[kind];
+  const first = step(size, outer, REC);
+  step(outer, REC);
+  step(data, outer, REC);
+  return first;
+}
+const STEP_NONE = step();
+const STEP_REC = step(REC);
+const STEP_KEY_INT = step('Error while reading integer key value', REC);
+const STEP_KEY_DOUBLE = step('Error while reading floating-point key value', REC);
+const STEP_KEY_STRING = sizedSteps('string', 'Error while reading string key value');
+const STEP_KEY_BASE64_STRING = sizedSteps('encoded', 'Error while reading encoded string key value');
+const STEP_KEY_BYTES = sizedSteps('data', 'Error while reading key bytes');
+const STEP_KEY_BASE64_BYTES = sizedSteps('encoded', 'Error while reading encoded key bytes');
+const STEP_NAMESPACE = step('Error while reading namespace token', REC);
+const STEP_DIGEST = step('Error while reading encoded digest string', REC);
+const STEP_SET = step('Error while reading set token', REC);
+const STEP_GENERATION = step('Error while reading generation count', REC);
+const STEP_EXPIRATION = step('Error while reading expiration time', REC);
+const STEP_BIN_COUNT = step('Error while reading bin count', REC);
+const STEP_BIN_NAME = step('Error while reading bin name token', REC);
+const STEP_BIN_BOOL = step('Error while reading boolean bin value', REC);
+const STEP_BIN_INT = step('Error while reading integer bin value', REC);
+const STEP_BIN_DOUBLE = step('Error while reading floating-point bin value', REC);
+const STEP_BIN_STRING = sizedSteps('string', 'Error while reading string bin value');
+const STEP_BIN_BASE64_STRING = sizedSteps('encoded', 'Error while reading encoded string bin value');
+const STEP_BIN_GEOJSON = sizedSteps('string', 'Error while reading geojson bin value');
+const STEP_BIN_BYTES = sizedSteps('data', 'Error while reading data bin value');
+const STEP_BIN_BASE64_BYTES = sizedSteps('encoded', 'Error while reading encoded data bin value');
 
 const INDEX_TYPES: Record<number, SindexIndexType> = { [CHAR_N]: 'N', [CHAR_L]: 'L', [CHAR_K]: 'K', [CHAR_V]: 'V' };
 const PATH_TYPES: Record<number, SindexPathType> = { [CHAR_S]: 'S', [CHAR_N]: 'N', [CHAR_G]: 'G', [CHAR_B]: 'B' };
 
-/** Exact powers of ten for the double fast path (mantissa < 2^53, at most 15 fraction digits). */
-const POW10 = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16];
 
 /** printf("%llu") of an int64: negative values print as their two's complement. */
 function formatUnsigned64(value: number | bigint): string {
@@ -330,8 +348,11 @@ export class AsbDecoder {
   private failure: unknown = null;
 
   // The buffer being parsed and the item being decoded.
-  private b: Buffer = Buffer.alloc(0);
+  private b: Buffer = EMPTY;
   private limit = 0;
+  /** `b.buffer` and `b.byteOffset`, read once per buffer (`.buffer` is a slow C++ getter). */
+  private bBuffer: ArrayBufferLike = EMPTY.buffer;
+  private bOffset = 0;
   private itemStart = 0;
   private itemLine = 1;
   /** LFs consumed by the current item beyond one per structural line (raw values, escaped LFs). */
@@ -340,26 +361,31 @@ export class AsbDecoder {
   private final = false;
   /** Bytes from the item start needed before a retry can succeed (a lower bound). */
   private need = 0;
-  /** C's follow-up error lines for the step being decoded. */
-  private trace: readonly string[] = T_NONE;
-
-  // Results of helper parsers (kept in fields to avoid allocating tuples on the hot path).
-  private intValue: number | bigint = 0;
-  private doubleValue = 0;
-  private sizeValue = 0;
-  private rawValue: Buffer = Buffer.alloc(0);
-  private keyValue: AsbKey | null = null;
-  private namespace: Buffer = Buffer.alloc(0);
-  /** The last namespace Buffer found equal to `sourceNamespace`. */
-  private checkedNamespace: Buffer | null = null;
-  private setValue: Buffer | null = null;
+  /** The step being decoded: an index into TRACES, C's follow-up error lines. */
+  private step = STEP_NONE;
+  /**
+   * Where a value-returning helper stopped. Helpers return values and leave positions here, so the
+   * hot path never stores fresh objects into this long-lived object (no write barriers).
+   */
+  private pos = 0;
   /** Unescaped bytes of the last token read by the exact (slow) reader. */
   private readonly scratch = Buffer.allocUnsafeSlow(MAX_TOKEN + 8);
   private scratchLength = 0;
+  private readonly slabs = new SlabAllocator();
 
   // Interned names: the same Buffer object for the same bytes, so consumers can cache per object.
-  private readonly binNames: Array<Buffer | undefined> = new Array(1024).fill(undefined);
-  private readonly setNames: Array<Buffer | undefined> = new Array(64).fill(undefined);
+  private namespace: Buffer = EMPTY;
+  /** The last namespace Buffer found equal to `sourceNamespace`. */
+  private checkedNamespace: Buffer | null = null;
+  private readonly setNames: Array<Buffer | undefined> = new Array(SET_TABLE).fill(undefined);
+  private readonly binNames: Array<Buffer | undefined> = new Array(BIN_TABLE).fill(undefined);
+  /** Per bin-name slot: the record serial that last used it (finds repeated names in a record). */
+  private readonly binNameStamps = new Int32Array(BIN_TABLE);
+  private recordSerial = 0;
+  /** Set by internBinName: the name already occurred in this record. */
+  private nameRepeated = false;
+  /** Set by internBinName: a name of this record could not be interned (slot taken). */
+  private uninternedName = false;
 
   private records = 0;
   private indexes = 0;
@@ -419,10 +445,7 @@ export class AsbDecoder {
         this.run(rest, 0);
       }
       if (this.phase === PHASE_HEADER) {
-        this.b = Buffer.alloc(0);
-        this.limit = 0;
-        this.itemStart = 0;
-        this.parseHeader(this.b, 0);
+        this.tryItem(EMPTY, 0);
       }
       if (this.phase === PHASE_META) this.finishMeta();
     } catch (error) {
@@ -461,6 +484,7 @@ export class AsbDecoder {
       if (stop === prefix.length) return 0;
       prefix = prefix.subarray(stop);
     }
+    // Copy only the head of the chunk that the straddling item needs (grown until it fits).
     let take = Math.min(chunk.length, Math.max(this.need - prefix.length, prefix.length, 256));
     for (;;) {
       const joined = Buffer.concat([prefix, chunk.subarray(0, take)], prefix.length + take);
@@ -490,20 +514,23 @@ export class AsbDecoder {
 
   /** Decodes one item at `p`; returns the position after it, or -1 if `buf` ends first. */
   private tryItem(buf: Buffer, p: number): number {
-    this.b = buf;
-    this.limit = buf.length;
+    if (buf !== this.b) {
+      this.b = buf;
+      this.limit = buf.length;
+      this.bBuffer = buf.buffer;
+      this.bOffset = buf.byteOffset;
+    }
     this.itemStart = p;
     this.itemLine = this.nextLine;
     this.need = 0;
     try {
-      switch (this.phase) {
-        case PHASE_BLOCKS:
-          return this.parseBlock(buf, p);
-        case PHASE_META:
-          return this.parseMeta(buf, p);
-        default:
-          return this.parseHeader(buf, p);
+      if (this.phase === PHASE_BLOCKS) {
+        const first = buf[p];
+        if (first === PLUS) return this.parseRecord(buf, p);
+        if (first === STAR && !this.legacy) return this.parseGlobal(buf, p);
+        return this.invalidBlockStart(p);
       }
+      return this.phase === PHASE_META ? this.parseMeta(buf, p) : this.parseHeader(buf, p);
     } catch (error) {
       if (error === NEED_MORE) return -1;
       throw error;
@@ -520,18 +547,27 @@ export class AsbDecoder {
     throw NEED_MORE;
   }
 
-  private failEof(extraTrace: readonly string[] = T_NONE): never {
+  /** The item needs the bytes up to (not including) `end`. */
+  private needUpTo(end: number): never {
+    if (this.final) this.failEof();
+    this.need = Math.max(this.need, end - this.itemStart);
+    throw NEED_MORE;
+  }
+
+  private failEof(extraTrace: readonly string[] = []): never {
+    const trace = TRACES[this.step];
     return this.fail(
       AsbErrorCode.TRUNCATED,
       this.limit,
       false,
-      `Unexpected end of file in backup block (`, `)`,
-      extraTrace.length > 0 ? [...extraTrace, ...this.trace] : this.trace,
+      `Unexpected end of file in backup block (`,
+      `)`,
+      extraTrace.length > 0 ? [...extraTrace, ...trace] : trace,
     );
   }
 
   /** Line and column of buffer position `offset` (the item starts a line). */
-  private locate(offset: number): { line: number; column: number; nextLine: number } {
+  private locate(offset: number): { line: number; column: number } {
     let line = this.itemLine;
     let lastLf = this.itemStart - 1;
     const b = this.b;
@@ -541,15 +577,15 @@ export class AsbDecoder {
         lastLf = i;
       }
     }
-    return { line, column: offset - lastLf, nextLine: line };
+    return { line, column: offset - lastLf };
   }
 
   /**
    * Throws the error for the byte at `offset`: the message is `before` + "line L, col C" + `after`
    * (or just `before` when `after` is null, for C messages without a location). `consumed` tells
    * whether C had read that byte (rather than peeked at it), which decides the line C names in its
-   * closing message. Messages are built by the caller only on the error path, and no closures are
-   * used, so hot functions allocate no context objects.
+   * closing message. Callers build messages only on the error path, without closures, so hot
+   * functions allocate no context objects.
    */
   private fail(
     code: AsbErrorCode,
@@ -557,18 +593,12 @@ export class AsbDecoder {
     consumed: boolean,
     before: string,
     after: string | null,
-    trace: readonly string[] = this.trace,
+    trace: readonly string[] = TRACES[this.step],
   ): never {
     const where = this.locate(offset);
     const nextLine = consumed && offset < this.limit && this.b[offset] === LF ? where.line + 1 : where.line;
     const message = after === null ? before : `${before}line ${where.line}, col ${where.column}${after}`;
-    throw new AsbDecodeError(code, message, {
-      file: this.file,
-      line: where.line,
-      column: where.column,
-      nextLine,
-      trace,
-    });
+    throw new AsbDecodeError(code, message, { file: this.file, line: where.line, column: where.column, nextLine, trace });
   }
 
   /** The byte at `p`, which C read with read_char, was not `expected`. */
@@ -579,17 +609,24 @@ export class AsbDecoder {
       AsbErrorCode.PARSE,
       p,
       true,
-      `Unexpected character ${printChar(found)} in backup block (`, `), expected ${printChar(expected)}`,
+      `Unexpected character ${printChar(found)} in backup block (`,
+      `), expected ${printChar(expected)}`,
     );
   }
 
   private expectAt(p: number, expected: number): void {
-    if (this.b[p] !== expected) this.unexpected(p, expected);
+    if (p >= this.limit || this.b[p] !== expected) this.unexpected(p, expected);
   }
 
   private byteAt(p: number): number {
     if (p >= this.limit) this.needMore(p);
     return this.b[p];
+  }
+
+  private invalidBlockStart(p: number): never {
+    const first = this.b[p];
+    this.step = STEP_NONE;
+    return this.fail(AsbErrorCode.PARSE, p, true, `Invalid start character ${printChar(first)} in block (`, `)`);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -684,20 +721,19 @@ export class AsbDecoder {
       this.need = limit - p + 1;
       throw NEED_MORE;
     }
-    const metaFail = (message: string, column: number): never => {
-      throw new AsbDecodeError(AsbErrorCode.META, message, { file: this.file, line: lineNo, column, whileOpening: true });
-    };
     if (contentStart === this.limit) {
-      metaFail(`Error while reading meta data from backup file ${this.file}:${lineNo} [1]`, 2);
+      this.metaFail(`Error while reading meta data from backup file ${this.file}:${lineNo} [1]`, lineNo, 2);
     }
     if (lf < 0 || (nul >= 0 && nul < lf)) {
       const shown = b.subarray(contentStart, nul >= 0 ? nul : limit).toString('utf8');
-      metaFail(`Meta data line ${shown} too long in backup file ${this.file}:${lineNo}`, MAX_META_LINE + 1);
+      // Reported at the NUL that ends C's string early, or at the last of the 1000 bytes C read.
+      const column = nul >= 0 ? nul - p + 1 : MAX_META_LINE + 1;
+      this.metaFail(`Meta data line ${shown} too long in backup file ${this.file}:${lineNo}`, lineNo, column);
     }
     const content = b.subarray(contentStart, lf);
     const text = content.toString('utf8');
     if (content[0] !== SPACE) {
-      metaFail(`Invalid meta data line "#${text}" in backup file ${this.file}:${lineNo} [1]`, 2);
+      this.metaFail(`Invalid meta data line "#${text}" in backup file ${this.file}:${lineNo} [1]`, lineNo, 2);
     }
     const key = content.subarray(1);
     if (key.equals(FIRST_FILE)) {
@@ -706,8 +742,9 @@ export class AsbDecoder {
       const afterKey = key.subarray(NAMESPACE_KEY.length);
       if (this.namespaceRemapped) {
         if (afterKey[0] !== SPACE) {
-          metaFail(`Invalid namespace meta data line in backup file ${this.file}:${lineNo}`, 12);
+          this.metaFail(`Invalid namespace meta data line in backup file ${this.file}:${lineNo}`, lineNo, 12);
         }
+        // C compares the text as written (still escaped) with the source namespace.
         const value = afterKey.subarray(1);
         if (!value.equals(this.sourceNamespace!)) {
           throw new AsbDecodeError(
@@ -720,10 +757,14 @@ export class AsbDecoder {
       const raw = afterKey[0] === SPACE ? afterKey.subarray(1) : afterKey;
       this.metaNamespace = (this.legacy ? raw : unescapeBytes(raw)).toString('utf8');
     } else {
-      metaFail(`Invalid meta data line "#${text}" in backup file ${this.file}:${lineNo} [2]`, 3);
+      this.metaFail(`Invalid meta data line "#${text}" in backup file ${this.file}:${lineNo} [2]`, lineNo, 3);
     }
     this.nextLine = lineNo + 1;
     return lf + 1;
+  }
+
+  private metaFail(message: string, line: number, column: number): never {
+    throw new AsbDecodeError(AsbErrorCode.META, message, { file: this.file, line, column, whileOpening: true });
   }
 
   private finishMeta(): void {
@@ -732,188 +773,200 @@ export class AsbDecoder {
   }
 
   // ---------------------------------------------------------------------------------------------
-  // Blocks
-
-  private parseBlock(b: Buffer, p: number): number {
-    const first = b[p];
-    if (first === PLUS) return this.parseRecord(b, p);
-    if (first === STAR && !this.legacy) return this.parseGlobal(b, p);
-    this.trace = T_NONE;
-    return this.fail(
-      AsbErrorCode.PARSE,
-      p,
-      true,
-      `Invalid start character ${printChar(first)} in block (`, `)`,
-    );
-  }
+  // Records
 
   /**
-   * Checks `+ <letter> ` at `p` (C: expect '+', expect ' ', read the letter, expect ' ') and returns
-   * the letter, which is `required` or `optional`. A wrong letter is reported as expecting `optional`
-   * when there is one (C names its table entry, the optional line's letter).
+   * Diagnoses a record line start at `p` that is not `+ <letter> ` (C: expect '+', expect ' ', read
+   * the letter, expect ' '). A wrong letter is reported as expecting `expected` (for an optional
+   * line, C names the optional line's letter).
    */
-  private recordLine(b: Buffer, p: number, optional: number, required: number): number {
-    const letter = b[p + 2];
-    if (b[p] === PLUS && b[p + 1] === SPACE && (letter === required || letter === optional) && b[p + 3] === SPACE) {
-      return letter;
-    }
-    return this.recordLineFailure(b, p, optional, required);
-  }
-
-  private recordLineFailure(b: Buffer, p: number, optional: number, required: number): number {
-    this.trace = T_NONE;
+  private recordLineFailure(b: Buffer, p: number, expected: number, alternative: number): never {
+    this.step = STEP_NONE;
     if (b[p] !== PLUS) this.unexpected(p, PLUS);
     if (b[p + 1] !== SPACE) this.unexpected(p + 1, SPACE);
     const letter = b[p + 2];
-    if (letter !== required && letter !== optional) this.unexpected(p + 2, optional);
-    if (b[p + 3] !== SPACE) this.unexpected(p + 3, SPACE);
-    return letter;
+    if (letter !== expected && letter !== alternative) this.unexpected(p + 2, expected);
+    return this.unexpected(p + 3, SPACE);
   }
 
   private parseRecord(b: Buffer, start: number): number {
     this.extraLines = 0;
+    this.recordSerial = this.recordSerial === MAX_SERIAL ? this.resetStamps() : this.recordSerial + 1;
+    this.uninternedName = false;
+    const end = this.limit;
     let p = start;
     let key: AsbKey | null = null;
-    let letter = this.recordLine(b, p, LOWER_K, LOWER_N);
+    if (p + 4 > end) this.recordLineFailure(b, p, LOWER_K, LOWER_N);
+    let letter = b[p + 2];
+    if (b[p + 1] !== SPACE || (letter !== LOWER_K && letter !== LOWER_N) || b[p + 3] !== SPACE) {
+      this.recordLineFailure(b, p, LOWER_K, LOWER_N);
+    }
     p += 4;
     if (letter === LOWER_K) {
-      p = this.parseKey(b, p);
-      key = this.keyValue;
-      this.recordLine(b, p, LOWER_N, LOWER_N);
+      key = this.parseKey(b, p);
+      p = this.pos;
+      if (p + 4 > end || b[p] !== PLUS || b[p + 1] !== SPACE || b[p + 2] !== LOWER_N || b[p + 3] !== SPACE) {
+        this.recordLineFailure(b, p, LOWER_N, LOWER_N);
+      }
       p += 4;
     }
 
-    p = this.parseNamespace(b, p);
-    const namespace = this.namespace;
+    const namespace = this.parseNamespace(b, p);
+    p = this.pos;
 
-    this.recordLine(b, p, LOWER_D, LOWER_D);
-    p = this.parseDigest(b, p + 4);
-    const digest = this.rawValue;
+    if (p + 4 > end || b[p] !== PLUS || b[p + 1] !== SPACE || b[p + 2] !== LOWER_D || b[p + 3] !== SPACE) {
+      this.recordLineFailure(b, p, LOWER_D, LOWER_D);
+    }
+    const digest = this.parseDigest(b, p + 4);
+    p += 33;
 
     let set: Buffer | null = null;
-    letter = this.recordLine(b, p, LOWER_S, LOWER_G);
+    if (p + 4 > end) this.recordLineFailure(b, p, LOWER_S, LOWER_G);
+    letter = b[p + 2];
+    if (b[p] !== PLUS || b[p + 1] !== SPACE || (letter !== LOWER_S && letter !== LOWER_G) || b[p + 3] !== SPACE) {
+      this.recordLineFailure(b, p, LOWER_S, LOWER_G);
+    }
     p += 4;
     if (letter === LOWER_S) {
-      p = this.parseSet(b, p);
-      set = this.setValue;
-      this.recordLine(b, p, LOWER_G, LOWER_G);
+      set = this.parseSet(b, p);
+      p = this.pos;
+      if (p + 4 > end || b[p] !== PLUS || b[p + 1] !== SPACE || b[p + 2] !== LOWER_G || b[p + 3] !== SPACE) {
+        this.recordLineFailure(b, p, LOWER_G, LOWER_G);
+      }
       p += 4;
     }
 
-    this.trace = T_GENERATION;
-    p = this.readInteger(b, p, LF);
-    const generation = this.intValue;
-    if (typeof generation !== 'number' || generation < 0 || generation > 65535) {
-      this.trace = T_REC;
-      this.fail(AsbErrorCode.PARSE, p, false, `Invalid generation count ${generation} (`, `)`);
-    }
+    this.step = STEP_GENERATION;
+    const generation = this.readInteger(b, p, LF);
+    p = this.pos;
+    if (typeof generation !== 'number' || generation < 0 || generation > 65535) this.badRange(p, 'generation', generation);
     p++;
 
-    this.recordLine(b, p, LOWER_T, LOWER_T);
-    this.trace = T_EXPIRATION;
-    p = this.readInteger(b, p + 4, LF);
-    const voidTime = this.intValue;
-    if (typeof voidTime !== 'number' || voidTime < 0 || voidTime > UINT32_MAX) {
-      this.trace = T_REC;
-      this.fail(
-        AsbErrorCode.PARSE,
-        p,
-        false,
-        `Invalid expiration time ${formatUnsigned64(voidTime)} (`, `)`,
-      );
+    if (p + 4 > end || b[p] !== PLUS || b[p + 1] !== SPACE || b[p + 2] !== LOWER_T || b[p + 3] !== SPACE) {
+      this.recordLineFailure(b, p, LOWER_T, LOWER_T);
     }
+    this.step = STEP_EXPIRATION;
+    const voidTime = this.readInteger(b, p + 4, LF);
+    p = this.pos;
+    if (typeof voidTime !== 'number' || voidTime < 0 || voidTime > UINT32_MAX) this.badRange(p, 'expiration', voidTime);
     p++;
 
-    this.recordLine(b, p, LOWER_B, LOWER_B);
-    this.trace = T_BIN_COUNT;
-    p = this.readInteger(b, p + 4, LF);
-    const binCount = this.intValue;
-    if (typeof binCount !== 'number' || binCount < 0 || binCount > 65535) {
-      this.trace = T_REC;
-      this.fail(
-        AsbErrorCode.PARSE,
-        p,
-        false,
-        `Invalid bin count ${formatUnsigned64(binCount)} (`, `)`,
-      );
+    if (p + 4 > end || b[p] !== PLUS || b[p + 1] !== SPACE || b[p + 2] !== LOWER_B || b[p + 3] !== SPACE) {
+      this.recordLineFailure(b, p, LOWER_B, LOWER_B);
     }
+    this.step = STEP_BIN_COUNT;
+    const binCount = this.readInteger(b, p + 4, LF);
+    p = this.pos;
+    if (typeof binCount !== 'number' || binCount < 0 || binCount > 65535) this.badRange(p, 'bins', binCount);
     p++;
 
-    const bins: AsbBin[] = [];
-    for (let i = 0; i < binCount; i++) p = this.parseBin(b, p, bins);
+    const bins: AsbBin[] = new Array(binCount);
+    let count = 0;
+    for (let i = 0; i < binCount; i++) {
+      const bin = this.parseBin(b, p);
+      p = this.pos;
+      if (this.nameRepeated || this.uninternedName) {
+        if (this.replaceRepeatedBin(bins, count, bin)) continue;
+      }
+      bins[count++] = bin;
+    }
+    if (count < binCount) bins.length = count;
 
     const line = this.itemLine;
     this.nextLine = line + (key !== null ? 1 : 0) + (set !== null ? 1 : 0) + 5 + binCount + this.extraLines;
     this.records++;
-    const record: AsbRecord = { namespace, digest, set, key, generation, voidTime, bins, line };
-    this.sink.record(record);
+    this.sink.record({ namespace, digest, set, key, generation, voidTime, bins, line });
     return p;
   }
 
-  // ----- record header fields
+  private resetStamps(): number {
+    this.binNameStamps.fill(0);
+    return 1;
+  }
 
-  private parseKey(b: Buffer, p: number): number {
-    const type = b[p];
+  /**
+   * A repeated bin name replaces the earlier bin's value in place (C as_record_set: the last value
+   * wins, at the first position). Returns false when the name is new after all.
+   */
+  private replaceRepeatedBin(bins: AsbBin[], count: number, bin: AsbBin): boolean {
+    const name = bin.name;
+    for (let i = 0; i < count; i++) {
+      const earlier = bins[i];
+      if (earlier.name === name || earlier.name.equals(name)) {
+        earlier.type = bin.type;
+        earlier.value = bin.value;
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private badRange(p: number, what: 'generation' | 'expiration' | 'bins', value: number | bigint): never {
+    this.step = STEP_REC;
+    // C prints generation with %lld, the other two with %llu (a negative value shows as 2^64 + v).
+    const before =
+      what === 'generation'
+        ? `Invalid generation count ${value} (`
+        : what === 'expiration'
+          ? `Invalid expiration time ${formatUnsigned64(value)} (`
+          : `Invalid bin count ${formatUnsigned64(value)} (`;
+    return this.fail(AsbErrorCode.PARSE, p, false, before, `)`);
+  }
+
+  private parseKey(b: Buffer, p: number): AsbKey {
+    const type = p < this.limit ? b[p] : -1;
     let value: number | bigint | Buffer;
     let particle: AsbKey['type'];
-    this.trace = T_REC;
+    this.step = STEP_REC;
     switch (type) {
       case CHAR_I:
         this.expectAt(p + 1, SPACE);
-        this.trace = T_KEY_INT;
-        p = this.readInteger(b, p + 2, LF);
-        value = this.intValue;
+        this.step = STEP_KEY_INT;
+        value = this.readInteger(b, p + 2, LF);
         particle = ParticleType.INTEGER;
         break;
       case CHAR_D:
         this.expectAt(p + 1, SPACE);
-        this.trace = T_KEY_DOUBLE;
-        p = this.readDouble(b, p + 2);
-        value = this.doubleValue;
+        this.step = STEP_KEY_DOUBLE;
+        value = this.readDouble(b, p + 2);
         particle = ParticleType.FLOAT;
         break;
       case CHAR_S:
         this.expectAt(p + 1, SPACE);
-        p = this.readRaw(b, p + 2, T_KEY_STRING);
-        value = this.rawValue;
+        value = this.readRaw(b, p + 2, STEP_KEY_STRING, null);
         particle = ParticleType.STRING;
         break;
       case CHAR_X:
         this.expectAt(p + 1, SPACE);
-        p = this.readBase64(b, p + 2, T_KEY_BASE64_STRING);
-        value = this.rawValue;
+        value = this.readBase64(b, p + 2, STEP_KEY_BASE64_STRING, null);
         particle = ParticleType.STRING;
         break;
       case CHAR_B: {
         const compact = this.byteAt(p + 1) === BANG;
         const q = compact ? p + 2 : p + 1;
         this.expectAt(q, SPACE);
-        if (compact) {
-          p = this.readRaw(b, q + 1, T_KEY_BYTES, 'Key value too large');
-        } else {
-          p = this.readBase64(b, q + 1, T_KEY_BASE64_BYTES, 'Key value too large');
-        }
-        value = this.rawValue;
+        value = compact
+          ? this.readRaw(b, q + 1, STEP_KEY_BYTES, 'Key value too large')
+          : this.readBase64(b, q + 1, STEP_KEY_BASE64_BYTES, 'Key value too large');
         particle = ParticleType.BLOB;
         break;
       }
-      default: {
-        const found = this.byteAt(p);
-        return this.fail(
-          AsbErrorCode.PARSE,
-          p,
-          true,
-          `Invalid key type character ${printChar(found)} in block (`, `)`,
-        );
-      }
+      default:
+        return this.invalidKeyType(p);
     }
-    this.trace = T_REC;
+    p = this.pos;
+    this.step = STEP_REC;
     this.expectAt(p, LF);
-    this.keyValue = { type: particle, value };
-    return p + 1;
+    this.pos = p + 1;
+    return { type: particle, value };
   }
 
-  private parseNamespace(b: Buffer, p: number): number {
+  private invalidKeyType(p: number): never {
+    const found = this.byteAt(p);
+    return this.fail(AsbErrorCode.PARSE, p, true, `Invalid key type character ${printChar(found)} in block (`, `)`);
+  }
+
+  private parseNamespace(b: Buffer, p: number): Buffer {
     const start = p;
     const end = this.limit;
     let c = 0;
@@ -922,67 +975,112 @@ export class AsbDecoder {
       if (c === LF || c === BACKSLASH) break;
       p++;
     }
-    let token: Buffer;
+    let token = this.namespace;
     if (p < end && c === LF && p - start < NAMESPACE_BUFFER) {
-      token = this.namespace;
       if (!equalsRange(token, b, start, p)) token = copyRange(b, start, p);
     } else {
-      this.trace = T_NAMESPACE;
+      this.step = STEP_NAMESPACE;
       p = this.readTokenExact(b, start, NAMESPACE_BUFFER, false, true, TOKEN_PLAIN);
-      token = this.namespace;
       if (!equalsRange(token, this.scratch, 0, this.scratchLength)) token = copyRange(this.scratch, 0, this.scratchLength);
     }
-    this.namespace = token;
-    if (this.sourceNamespace !== null && token !== this.checkedNamespace) {
-      if (!token.equals(this.sourceNamespace)) {
-        const expected = this.sourceNamespace.toString('utf8');
-        this.trace = T_REC;
-        this.fail(
-          AsbErrorCode.NAMESPACE,
-          p,
-          false,
-          `Invalid namespace ${cString(token, token.length)} in backup record, expected: ${expected} (`, `)`,
-        );
-      }
-      this.checkedNamespace = token;
-    }
-    return p + 1;
+    if (token !== this.namespace) this.namespace = token;
+    if (this.sourceNamespace !== null && token !== this.checkedNamespace) this.checkNamespace(token, p);
+    this.pos = p + 1;
+    return token;
   }
 
-  private parseDigest(b: Buffer, p: number): number {
-    this.trace = T_DIGEST;
+  private checkNamespace(token: Buffer, p: number): void {
+    if (!token.equals(this.sourceNamespace!)) {
+      const expected = this.sourceNamespace!.toString('utf8');
+      this.step = STEP_REC;
+      this.fail(
+        AsbErrorCode.NAMESPACE,
+        p,
+        false,
+        `Invalid namespace ${cString(token, token.length)} in backup record, expected: ${expected} (`,
+        `)`,
+      );
+    }
+    this.checkedNamespace = token;
+  }
+
+  /** 28 base64 characters (C reads 20 decoded bytes: 7 groups) and the LF. */
+  private parseDigest(b: Buffer, p: number): Buffer {
+    this.step = STEP_DIGEST;
     if (p + 28 > this.limit) this.base64Short(p, 28);
-    const out = Buffer.allocUnsafe(20);
     let bad = 0;
-    let o = 0;
-    for (let i = p; i < p + 24; i += 4) {
-      const d1 = BASE64_LENIENT[b[i]];
-      const d2 = BASE64_LENIENT[b[i + 1]];
-      const d3 = BASE64_LENIENT[b[i + 2]];
-      const d4 = BASE64_LENIENT[b[i + 3]];
+    let v1 = 0;
+    let v2 = 0;
+    let v3 = 0;
+    let v4 = 0;
+    let v5 = 0;
+    let v6 = 0;
+    let v7 = 0;
+    {
+      const d1 = BASE64_LENIENT[b[p]], d2 = BASE64_LENIENT[b[p + 1]], d3 = BASE64_LENIENT[b[p + 2]], d4 = BASE64_LENIENT[b[p + 3]];
       bad |= d1 | d2 | d3 | d4;
-      const v = (d1 << 18) | (d2 << 12) | (d3 << 6) | d4;
-      out[o] = v >>> 16;
-      out[o + 1] = v >>> 8;
-      out[o + 2] = v;
-      o += 3;
+      v1 = (d1 << 18) | (d2 << 12) | (d3 << 6) | d4;
     }
-    const d1 = BASE64_LENIENT[b[p + 24]];
-    const d2 = BASE64_LENIENT[b[p + 25]];
-    const d3 = BASE64_LENIENT[b[p + 26]];
-    const d4 = BASE64_LENIENT[b[p + 27]];
-    bad |= d1 | d2 | d3 | d4;
-    const v = (d1 << 18) | (d2 << 12) | (d3 << 6) | d4;
-    out[18] = v >>> 16;
-    out[19] = v >>> 8;
+    {
+      const d1 = BASE64_LENIENT[b[p + 4]], d2 = BASE64_LENIENT[b[p + 5]], d3 = BASE64_LENIENT[b[p + 6]], d4 = BASE64_LENIENT[b[p + 7]];
+      bad |= d1 | d2 | d3 | d4;
+      v2 = (d1 << 18) | (d2 << 12) | (d3 << 6) | d4;
+    }
+    {
+      const d1 = BASE64_LENIENT[b[p + 8]], d2 = BASE64_LENIENT[b[p + 9]], d3 = BASE64_LENIENT[b[p + 10]], d4 = BASE64_LENIENT[b[p + 11]];
+      bad |= d1 | d2 | d3 | d4;
+      v3 = (d1 << 18) | (d2 << 12) | (d3 << 6) | d4;
+    }
+    {
+      const d1 = BASE64_LENIENT[b[p + 12]], d2 = BASE64_LENIENT[b[p + 13]], d3 = BASE64_LENIENT[b[p + 14]], d4 = BASE64_LENIENT[b[p + 15]];
+      bad |= d1 | d2 | d3 | d4;
+      v4 = (d1 << 18) | (d2 << 12) | (d3 << 6) | d4;
+    }
+    {
+      const d1 = BASE64_LENIENT[b[p + 16]], d2 = BASE64_LENIENT[b[p + 17]], d3 = BASE64_LENIENT[b[p + 18]], d4 = BASE64_LENIENT[b[p + 19]];
+      bad |= d1 | d2 | d3 | d4;
+      v5 = (d1 << 18) | (d2 << 12) | (d3 << 6) | d4;
+    }
+    {
+      const d1 = BASE64_LENIENT[b[p + 20]], d2 = BASE64_LENIENT[b[p + 21]], d3 = BASE64_LENIENT[b[p + 22]], d4 = BASE64_LENIENT[b[p + 23]];
+      bad |= d1 | d2 | d3 | d4;
+      v6 = (d1 << 18) | (d2 << 12) | (d3 << 6) | d4;
+    }
+    {
+      const d1 = BASE64_LENIENT[b[p + 24]], d2 = BASE64_LENIENT[b[p + 25]], d3 = BASE64_LENIENT[b[p + 26]], d4 = BASE64_LENIENT[b[p + 27]];
+      bad |= d1 | d2 | d3 | d4;
+      v7 = (d1 << 18) | (d2 << 12) | (d3 << 6) | d4;
+    }
     if (bad === 0xff) this.base64Invalid(p, 28);
-    this.trace = T_REC;
-    this.expectAt(p + 28, LF);
-    this.rawValue = out;
-    return p + 29;
+    if (p + 28 >= this.limit || b[p + 28] !== LF) {
+      this.step = STEP_REC;
+      this.unexpected(p + 28, LF);
+    }
+    const out = this.slabs.allocate(20);
+    out[0] = v1 >>> 16;
+    out[1] = v1 >>> 8;
+    out[2] = v1;
+    out[3] = v2 >>> 16;
+    out[4] = v2 >>> 8;
+    out[5] = v2;
+    out[6] = v3 >>> 16;
+    out[7] = v3 >>> 8;
+    out[8] = v3;
+    out[9] = v4 >>> 16;
+    out[10] = v4 >>> 8;
+    out[11] = v4;
+    out[12] = v5 >>> 16;
+    out[13] = v5 >>> 8;
+    out[14] = v5;
+    out[15] = v6 >>> 16;
+    out[16] = v6 >>> 8;
+    out[17] = v6;
+    out[18] = v7 >>> 16;
+    out[19] = v7 >>> 8;
+    return out;
   }
 
-  private parseSet(b: Buffer, p: number): number {
+  private parseSet(b: Buffer, p: number): Buffer {
     const start = p;
     const end = this.limit;
     let c = 0;
@@ -993,39 +1091,57 @@ export class AsbDecoder {
       hash = (Math.imul(hash, 31) + c) | 0;
       p++;
     }
+    let set: Buffer;
     if (p < end && c === LF && p - start < SET_BUFFER) {
-      this.setValue = intern(this.setNames, b, start, p, hash);
+      set = intern(this.setNames, b, start, p, hash);
     } else {
-      this.trace = T_SET;
+      this.step = STEP_SET;
       p = this.readTokenExact(b, start, SET_BUFFER, false, true, TOKEN_PLAIN);
-      this.setValue = intern(this.setNames, this.scratch, 0, this.scratchLength, hashRange(this.scratch, 0, this.scratchLength));
+      set = intern(this.setNames, this.scratch, 0, this.scratchLength, hashRange(this.scratch, 0, this.scratchLength));
     }
-    return p + 1;
+    this.pos = p + 1;
+    return set;
   }
 
-  // ----- bins
-
-  private parseBin(b: Buffer, p: number, bins: AsbBin[]): number {
-    const end = this.limit;
-    this.trace = T_REC;
-    if (b[p] !== MINUS) this.unexpected(p, MINUS);
-    if (b[p + 1] !== SPACE) this.unexpected(p + 1, SPACE);
-    const label = b[p + 2];
-    const kind = p + 2 < end ? BIN_KIND[label] : KIND_INVALID;
-    if (kind === KIND_INVALID) {
-      if (p + 2 >= end) this.needMore(p + 2);
-      this.fail(
-        AsbErrorCode.PARSE,
-        p + 2,
-        true,
-        `Invalid bytes label ${printChar(label)} (`, `)`,
-      );
+  /** The interned Buffer of a bin name; notes whether this record already had it. */
+  private internBinName(b: Uint8Array, start: number, end: number, hash: number): Buffer {
+    const len = end - start;
+    const slot = (hash ^ (hash >>> 9) ^ (len << 5)) & (BIN_TABLE - 1);
+    const cached = this.binNames[slot];
+    const serial = this.recordSerial;
+    if (cached !== undefined) {
+      if (equalsRange(cached, b, start, end)) {
+        this.nameRepeated = this.binNameStamps[slot] === serial;
+        this.binNameStamps[slot] = serial;
+        return cached;
+      }
+      if (this.binNameStamps[slot] === serial) {
+        // The slot holds another name of this very record: keep it, and check repeats by bytes.
+        this.nameRepeated = false;
+        this.uninternedName = true;
+        return copyRange(b, start, end);
+      }
     }
+    const copy = copyRange(b, start, end);
+    this.binNames[slot] = copy;
+    this.binNameStamps[slot] = serial;
+    this.nameRepeated = false;
+    return copy;
+  }
+
+  private parseBin(b: Buffer, p: number): AsbBin {
+    const end = this.limit;
+    if (p + 4 > end) this.badBinStart(p);
+    const label = b[p + 2];
+    const kind = BIN_KIND[label];
+    if (b[p] !== MINUS || b[p + 1] !== SPACE || kind === KIND_INVALID) this.badBinStart(p);
     let q = p + 3;
-    if (q >= end) this.needMore(q);
     const compact = b[q] === BANG;
     if (compact) q++;
-    if (b[q] !== SPACE) this.unexpected(q, SPACE);
+    if (q >= end || b[q] !== SPACE) {
+      this.step = STEP_REC;
+      this.unexpected(q, SPACE);
+    }
     q++;
 
     // Bin name: a token ending at an unescaped space or LF.
@@ -1040,94 +1156,100 @@ export class AsbDecoder {
     }
     let name: Buffer;
     if (q < end && c !== BACKSLASH && q - nameStart < MAX_TOKEN) {
-      name = intern(this.binNames, b, nameStart, q, hash);
+      name = this.internBinName(b, nameStart, q, hash);
     } else {
-      this.trace = T_BIN_NAME;
+      this.step = STEP_BIN_NAME;
       q = this.readTokenExact(b, nameStart, MAX_TOKEN, true, true, TOKEN_PLAIN);
-      name = intern(this.binNames, this.scratch, 0, this.scratchLength, hashRange(this.scratch, 0, this.scratchLength));
+      name = this.internBinName(this.scratch, 0, this.scratchLength, hashRange(this.scratch, 0, this.scratchLength));
       c = b[q];
     }
-    this.trace = T_REC;
 
     let type: AsbBin['type'];
     let value: BinValue;
     if (kind === KIND_NIL) {
-      if (c !== LF) this.unexpected(q, LF);
-      q++;
+      if (c !== LF) {
+        this.step = STEP_REC;
+        this.unexpected(q, LF);
+      }
       type = ParticleType.NULL;
       value = null;
     } else {
-      if (c !== SPACE) this.unexpected(q, SPACE);
+      if (c !== SPACE) {
+        this.step = STEP_REC;
+        this.unexpected(q, SPACE);
+      }
       q++;
       switch (kind) {
         case KIND_INT:
-          this.trace = T_BIN_INT;
-          q = this.readInteger(b, q, LF);
+          this.step = STEP_BIN_INT;
+          value = this.readInteger(b, q, LF);
           type = ParticleType.INTEGER;
-          value = this.intValue;
           break;
         case KIND_DOUBLE:
-          this.trace = T_BIN_DOUBLE;
-          q = this.readDouble(b, q);
+          this.step = STEP_BIN_DOUBLE;
+          value = this.readDouble(b, q);
           type = ParticleType.FLOAT;
-          value = this.doubleValue;
           break;
         case KIND_STRING:
-          q = this.readRaw(b, q, T_BIN_STRING);
+          value = this.readRaw(b, q, STEP_BIN_STRING, null);
           type = ParticleType.STRING;
-          value = this.rawValue;
           break;
         case KIND_BYTES:
-          q = compact
-            ? this.readRaw(b, q, T_BIN_BYTES, 'Data bin value too large')
-            : this.readBase64(b, q, T_BIN_BASE64_BYTES, 'Data bin value too large');
+          value = compact
+            ? this.readRaw(b, q, STEP_BIN_BYTES, 'Data bin value too large')
+            : this.readBase64(b, q, STEP_BIN_BASE64_BYTES, 'Data bin value too large');
           type = BYTES_PARTICLE[label] as AsbBin['type'];
-          value = this.rawValue;
           break;
         case KIND_BOOL:
-          this.trace = T_BIN_BOOL;
-          q = this.readBoolean(b, q);
+          this.step = STEP_BIN_BOOL;
+          value = this.readBoolean(b, q);
           type = ParticleType.BOOL;
-          value = this.intValue === 1;
           break;
         case KIND_GEOJSON:
-          q = this.readRaw(b, q, T_BIN_GEOJSON);
+          value = this.readRaw(b, q, STEP_BIN_GEOJSON, null);
           type = ParticleType.GEOJSON;
-          value = this.rawValue;
           break;
         case KIND_BASE64_STRING:
-          q = this.readBase64(b, q, T_BIN_BASE64_STRING);
+          value = this.readBase64(b, q, STEP_BIN_BASE64_STRING, null);
           type = ParticleType.STRING;
-          value = this.rawValue;
           break;
         default:
-          // KIND_LDT: C reports it right after the space that follows the name.
-          return this.fail(
-            AsbErrorCode.PARSE,
-            q - 1,
-            true,
-            `The backup contains LDTs - please use an older version of this tool to restore the backup (`, `)`,
-          );
+          return this.ldtBin(q - 1);
       }
-      this.trace = T_REC;
-      if (b[q] !== LF) this.unexpected(q, LF);
-      q++;
+      q = this.pos;
+      if (q >= end || b[q] !== LF) {
+        this.step = STEP_REC;
+        this.unexpected(q, LF);
+      }
     }
-
     // C sets the bin only now, and the client refuses names of 16 bytes or more.
-    if (name.length >= BIN_NAME_BUFFER) this.binNameTooLong(kind, name, value, q - 1);
+    if (name.length >= BIN_NAME_BUFFER) this.binNameTooLong(kind, name, value, q);
+    this.pos = q + 1;
+    return { name, type, value };
+  }
 
-    // A repeated bin name replaces the earlier value in place (C as_record_set): last one wins.
-    for (let i = 0; i < bins.length; i++) {
-      const earlier = bins[i];
-      if (earlier.name === name || equalsRange(earlier.name, name, 0, name.length)) {
-        earlier.type = type;
-        earlier.value = value;
-        return q;
-      }
+  private badBinStart(p: number): never {
+    this.step = STEP_REC;
+    this.expectAt(p, MINUS);
+    this.expectAt(p + 1, SPACE);
+    const label = this.byteAt(p + 2);
+    if (BIN_KIND[label] === KIND_INVALID) {
+      this.fail(AsbErrorCode.PARSE, p + 2, true, `Invalid bytes label ${printChar(label)} (`, `)`);
     }
-    bins.push({ name, type, value });
-    return q;
+    // A valid label with nothing after it yet (C peeks for '!').
+    return this.needMore(p + 3);
+  }
+
+  /** C reports a `U` (LDT) bin right after the space that follows the name. */
+  private ldtBin(spaceOffset: number): never {
+    this.step = STEP_REC;
+    return this.fail(
+      AsbErrorCode.PARSE,
+      spaceOffset,
+      true,
+      `The backup contains LDTs - please use an older version of this tool to restore the backup (`,
+      `)`,
+    );
   }
 
   private binNameTooLong(kind: number, name: Buffer, value: BinValue, lfOffset: number): never {
@@ -1156,44 +1278,46 @@ export class AsbDecoder {
       default:
         what = `encoded data bin ${shownName}`;
     }
-    this.trace = T_REC;
+    this.step = STEP_REC;
     return this.fail(
       AsbErrorCode.PARSE,
       lfOffset,
       true,
-      `Error while setting ${what} (`, `) - bin names must be shorter than ${BIN_NAME_BUFFER} bytes`,
+      `Error while setting ${what} (`,
+      `) - bin names must be shorter than ${BIN_NAME_BUFFER} bytes`,
     );
   }
 
   // ---------------------------------------------------------------------------------------------
-  // Values
+  // Values. Each returns the value and leaves in `pos` the position of the byte after it (the
+  // delimiter for tokens).
 
-  /**
-   * A signed 64-bit integer ending at `delimiter` (C text_read_integer). Returns the delimiter's
-   * position; the value is in `intValue` (a number when |v| <= 2^53-1, else a bigint).
-   */
-  private readInteger(b: Buffer, p: number, delimiter: number): number {
+  /** A signed 64-bit integer ending at `delimiter` (C text_read_integer): a number when |v| <= 2^53-1, else a bigint. */
+  private readInteger(b: Buffer, p: number, delimiter: number): number | bigint {
     let i = p;
     let negative = false;
-    if (b[i] === MINUS) {
+    if (i < this.limit && b[i] === MINUS) {
       negative = true;
       i++;
     }
+    const end = this.limit;
     const digitsStart = i;
     let value = 0;
-    let c = b[i];
-    while (c >= CHAR_0 && c <= CHAR_9) {
+    let c = -1;
+    while (i < end) {
+      c = b[i];
+      if (c < CHAR_0 || c > CHAR_9) break;
       value = value * 10 + (c - CHAR_0);
-      c = b[++i];
+      i++;
     }
-    if (c === delimiter && i - digitsStart <= 15 && i < this.limit) {
-      this.intValue = negative ? 0 - value : value;
-      return i;
+    if (i < end && c === delimiter && i - digitsStart <= 15) {
+      this.pos = i;
+      return negative ? 0 - value : value;
     }
     return this.readIntegerExact(b, p, delimiter);
   }
 
-  private readIntegerExact(b: Buffer, p: number, delimiter: number): number {
+  private readIntegerExact(b: Buffer, p: number, delimiter: number): number | bigint {
     const stop = this.readTokenExact(b, p, MAX_TOKEN, delimiter === SPACE, delimiter === LF, TOKEN_SIGNED);
     const buf = this.scratch;
     const len = this.scratchLength;
@@ -1206,32 +1330,30 @@ export class AsbDecoder {
       const digit = BigInt(buf[i] - CHAR_0);
       if (accu > accuLimit || (accu === accuLimit && digit > digitLimit)) {
         const text = buf.toString('latin1', 0, len);
-        this.fail(
-          AsbErrorCode.PARSE,
-          stop,
-          false,
-          `Integer overflow with number ${text} in backup block (`, `)`,
-        );
+        this.fail(AsbErrorCode.PARSE, stop, false, `Integer overflow with number ${text} in backup block (`, `)`);
       }
       accu = accu * 10n + digit;
     }
     const value = negative ? -accu : accu;
-    this.intValue = value >= -MAX_SAFE && value <= MAX_SAFE ? Number(value) : value;
-    return stop;
+    this.pos = stop;
+    return value >= -MAX_SAFE && value <= MAX_SAFE ? Number(value) : value;
   }
 
   /** A length field ending at a space (C text_read_size): digits only, at most 1024^5. */
   private readSize(b: Buffer, p: number): number {
+    const end = this.limit;
     let i = p;
     let value = 0;
-    let c = b[i];
-    while (c >= CHAR_0 && c <= CHAR_9) {
+    let c = -1;
+    while (i < end) {
+      c = b[i];
+      if (c < CHAR_0 || c > CHAR_9) break;
       value = value * 10 + (c - CHAR_0);
-      c = b[++i];
+      i++;
     }
-    if (c === SPACE && i - p <= 15 && i < this.limit && value <= MAX_SIZE) {
-      this.sizeValue = value;
-      return i;
+    if (i < end && c === SPACE && i - p <= 15) {
+      this.pos = i;
+      return value;
     }
     return this.readSizeExact(b, p);
   }
@@ -1243,50 +1365,62 @@ export class AsbDecoder {
       accu = accu * 10 + (this.scratch[i] - CHAR_0);
       if (accu > MAX_SIZE) {
         const text = this.scratch.toString('latin1', 0, this.scratchLength);
-        this.fail(
-          AsbErrorCode.PARSE,
-          stop,
-          false,
-          `Size overflow with number ${text} in backup block (`, `)`,
-        );
+        this.fail(AsbErrorCode.PARSE, stop, false, `Size overflow with number ${text} in backup block (`, `)`);
       }
     }
-    this.sizeValue = accu;
-    return stop;
+    this.pos = stop;
+    return accu;
   }
 
-  /** A double ending at LF (C text_read_double). Returns the LF's position; the value is in `doubleValue`. */
+  /** A double ending at LF (C text_read_double). */
   private readDouble(b: Buffer, p: number): number {
-    // Fast path: [-]digits[.digits] with at most 15 significant digits is exact by one division.
+    // Fast path: [-]digits[.digits], the fixed form of %.17g. Up to 15 significant digits one
+    // division is exact; up to 19 the double-double conversion decides (or defers to strtod).
+    const end = this.limit;
     let i = p;
-    const negative = b[i] === MINUS;
+    const negative = i < end && b[i] === MINUS;
     if (negative) i++;
-    let mantissa = 0;
+    let head = 0;
+    let tail = 0;
+    let tailDigits = 0;
+    let significant = 0;
     let digits = 0;
     let fraction = 0;
-    let c = b[i];
-    while (c >= CHAR_0 && c <= CHAR_9) {
-      mantissa = mantissa * 10 + (c - CHAR_0);
-      digits++;
-      c = b[++i];
-    }
-    if (c === DOT) {
-      c = b[++i];
-      while (c >= CHAR_0 && c <= CHAR_9) {
-        mantissa = mantissa * 10 + (c - CHAR_0);
+    let inFraction = false;
+    let c = -1;
+    while (i < end) {
+      c = b[i];
+      if (c >= CHAR_0 && c <= CHAR_9) {
+        const d = c - CHAR_0;
         digits++;
-        fraction++;
-        c = b[++i];
-      }
-    }
-    if (c === LF && digits > 0 && i < this.limit) {
-      if (digits <= 15) {
-        const magnitude = fraction === 0 ? mantissa : mantissa / POW10[fraction];
-        this.doubleValue = negative ? -magnitude : magnitude;
+        if (inFraction) fraction++;
+        if (significant > 0 || d !== 0) {
+          if (significant < 15) head = head * 10 + d;
+          else if (significant < 19) {
+            tail = tail * 10 + d;
+            tailDigits++;
+          }
+          significant++;
+        }
+      } else if (c === DOT && !inFraction) {
+        inFraction = true;
       } else {
-        this.doubleValue = Number(b.toString('latin1', p, i));
+        break;
       }
-      return i;
+      i++;
+    }
+    if (i < end && c === LF && digits > 0) {
+      this.pos = i;
+      let magnitude: number;
+      if (fraction > 22 || significant > 19) {
+        magnitude = Number(latin1(b, negative ? p + 1 : p, i));
+      } else if (significant <= 15) {
+        magnitude = fraction === 0 ? head : head / EXACT_POW10[fraction];
+      } else {
+        magnitude = decimalToDouble(head, tail, tailDigits, fraction);
+        if (magnitude !== magnitude) magnitude = Number(latin1(b, negative ? p + 1 : p, i));
+      }
+      return negative ? -magnitude : magnitude;
     }
     return this.readDoubleExact(b, p);
   }
@@ -1296,117 +1430,96 @@ export class AsbDecoder {
     const value = cStrtodWhole(this.scratch, this.scratchLength);
     if (value === undefined) {
       const text = cString(this.scratch, this.scratchLength);
-      this.fail(
-        AsbErrorCode.PARSE,
-        stop,
-        false,
-        `Invalid floating-point value ${text} in backup block (`, `)`,
-      );
+      this.fail(AsbErrorCode.PARSE, stop, false, `Invalid floating-point value ${text} in backup block (`, `)`);
     }
-    this.doubleValue = value;
-    return stop;
+    this.pos = stop;
+    return value;
   }
 
-  /** `T` or `F` ending at LF (C text_read_boolean). The value is in `intValue` (1 or 0). */
-  private readBoolean(b: Buffer, p: number): number {
-    const c = b[p];
-    if ((c === CHAR_T || c === CHAR_F) && b[p + 1] === LF && p + 1 < this.limit) {
-      this.intValue = c === CHAR_T ? 1 : 0;
-      return p + 1;
+  /** `T` or `F` ending at LF (C text_read_boolean). */
+  private readBoolean(b: Buffer, p: number): boolean {
+    const c = p + 1 < this.limit ? b[p] : -1;
+    if ((c === CHAR_T || c === CHAR_F) && b[p + 1] === LF) {
+      this.pos = p + 1;
+      return c === CHAR_T;
     }
     const stop = this.readTokenExact(b, p, MAX_TOKEN, false, true, TOKEN_PLAIN);
     const buf = this.scratch;
     const len = this.scratchLength;
+    // C compares the NUL-terminated token: "T" or "F" alone.
     const single = len === 1 || (len > 1 && buf[1] === 0);
-    if (single && buf[0] === CHAR_T) this.intValue = 1;
-    else if (single && buf[0] === CHAR_F) this.intValue = 0;
-    else {
+    if (!single || (buf[0] !== CHAR_T && buf[0] !== CHAR_F)) {
       const text = cString(buf, len);
-      this.fail(
-        AsbErrorCode.PARSE,
-        stop,
-        false,
-        `Unknown boolean value encoding: "${text}" (`, `)`,
-      );
+      this.fail(AsbErrorCode.PARSE, stop, false, `Unknown boolean value encoding: "${text}" (`, `)`);
     }
-    return stop;
+    this.pos = stop;
+    return buf[0] === CHAR_T;
   }
 
   /**
-   * `<len> <len raw bytes>` (C text_parse_string / text_parse_data). Returns the position after
-   * the bytes; the value, a view, is in `rawValue`.
+   * `<len> <len raw bytes>` (C text_parse_string / text_parse_data): a view of the bytes. `steps` is
+   * the first of the value's three steps (size, space, data).
    */
-  private readRaw(b: Buffer, p: number, traces: SizedTraces, tooLarge?: string): number {
-    this.trace = traces.size;
-    const sizeEnd = this.readSize(b, p);
-    const size = this.sizeValue;
-    this.trace = traces.value;
-    if (size > UINT32_MAX) this.valueTooLarge(sizeEnd, size, tooLarge);
-    const dataStart = sizeEnd + 1;
+  private readRaw(b: Buffer, p: number, steps: number, tooLarge: string | null): Buffer {
+    this.step = steps;
+    const size = this.readSize(b, p);
+    const dataStart = this.pos + 1;
+    this.step = steps + 1;
+    if (size > UINT32_MAX) this.valueTooLarge(dataStart - 1, size, tooLarge);
     const dataEnd = dataStart + size;
     if (dataEnd > this.limit) {
-      this.trace = traces.data;
-      if (this.final) this.failEof();
-      this.need = Math.max(this.need, dataEnd + 1 - this.itemStart);
-      throw NEED_MORE;
+      this.step = steps + 2;
+      this.needUpTo(dataEnd + 1);
     }
-    this.extraLines += countLf(b, dataStart, dataEnd);
-    this.rawValue = b.subarray(dataStart, dataEnd);
-    return dataEnd;
+    if (size < 32) {
+      for (let i = dataStart; i < dataEnd; i++) if (b[i] === LF) this.extraLines++;
+    } else {
+      this.extraLines += countLf(b, dataStart, dataEnd);
+    }
+    this.pos = dataEnd;
+    return bufferView(this.bBuffer, this.bOffset + dataStart, size);
   }
 
-  /** `<b64len> <base64>` (C text_parse_data_dec). The decoded value is in `rawValue`. */
-  private readBase64(b: Buffer, p: number, traces: SizedTraces, tooLarge?: string): number {
-    this.trace = traces.size;
-    const sizeEnd = this.readSize(b, p);
-    const size = this.sizeValue;
-    this.trace = traces.value;
+  /** `<b64len> <base64>` (C text_parse_data_dec): the decoded bytes. */
+  private readBase64(b: Buffer, p: number, steps: number, tooLarge: string | null): Buffer {
+    this.step = steps;
+    const size = this.readSize(b, p);
+    const sizeEnd = this.pos;
+    this.step = steps + 1;
     if (size % 4 !== 0) {
-      this.fail(
-        AsbErrorCode.PARSE,
-        sizeEnd,
-        false,
-        `Invalid encoded data size ${size} (`, `)`,
-      );
+      this.fail(AsbErrorCode.PARSE, sizeEnd, false, `Invalid encoded data size ${size} (`, `)`);
     }
-    if (size / 4 * 3 > UINT32_MAX) this.valueTooLarge(sizeEnd, size / 4 * 3, tooLarge);
+    if ((size / 4) * 3 > UINT32_MAX) this.valueTooLarge(sizeEnd, (size / 4) * 3, tooLarge);
     const dataStart = sizeEnd + 1;
-    this.trace = traces.data;
+    this.step = steps + 2;
     if (dataStart + size > this.limit) this.base64Short(dataStart, size);
-    const decoded = decodeBase64C(b, dataStart, size);
-    if (decoded === null) this.base64Invalid(dataStart, size);
-    this.rawValue = decoded;
-    return dataStart + size;
+    this.pos = dataStart + size;
+    if (size === 0) return this.slabs.allocate(0);
+    const out = this.slabs.allocate(base64LengthByLastGroup(b, dataStart, size));
+    const status = decodeBase64Into(b, dataStart, size, out);
+    if (status === BASE64_OK) return out;
+    if (status === BASE64_INVALID) this.base64Invalid(dataStart, size);
+    return decodeBase64C(b, dataStart, size)!;
   }
 
-  private valueTooLarge(sizeEnd: number, size: number, what: string | undefined): never {
-    const label = what ?? 'String value too large';
-    return this.fail(
-      AsbErrorCode.PARSE,
-      sizeEnd,
-      false,
-      `${label} (${size} bytes)`, null,
-    );
+  private valueTooLarge(sizeEnd: number, size: number, what: string | null): never {
+    return this.fail(AsbErrorCode.PARSE, sizeEnd, false, `${what ?? 'String value too large'} (${size} bytes)`, null);
   }
 
   /** Base64 data running past the buffer: an invalid group already read wins over the shortage. */
   private base64Short(start: number, length: number): never {
+    if (!this.final) this.needUpTo(start + length + 1);
     const available = Math.max(0, this.limit - start);
-    if (!this.final) {
-      this.need = Math.max(this.need, start + length + 1 - this.itemStart);
-      throw NEED_MORE;
-    }
-    const bad = findInvalidBase64Group(this.b, start, available);
-    if (bad >= 0) this.base64Invalid(start, length);
+    if (findInvalidBase64Group(this.b, start, available) >= 0) this.base64Invalid(start, length);
     // C reads all four characters of the group it is in; each read past the end logs once more.
     const missing = 4 - (available & 3);
-    const repeats: string[] = [];
     const eof = this.locate(this.limit);
+    const lines: string[] = [];
     for (let k = 1; k < missing; k++) {
-      repeats.push(`Unexpected end of file in backup block (line ${eof.line}, col ${eof.column})`);
+      lines.push(`Unexpected end of file in backup block (line ${eof.line}, col ${eof.column})`);
     }
-    repeats.push(BASE64_EOF);
-    return this.failEof(repeats);
+    lines.push(BASE64_EOF);
+    return this.failEof(lines);
   }
 
   private base64Invalid(start: number, length: number): never {
@@ -1417,7 +1530,8 @@ export class AsbDecoder {
       AsbErrorCode.PARSE,
       group + 3,
       true,
-      `Invalid base-64 character (${chars[0]}, ${chars[1]}, ${chars[2]}, or ${chars[3]} at or before `, `)`,
+      `Invalid base-64 character (${chars[0]}, ${chars[1]}, ${chars[2]}, or ${chars[3]} at or before `,
+      `)`,
     );
   }
 
@@ -1456,24 +1570,14 @@ export class AsbDecoder {
       p++;
       escaped = false;
       if (len === bufferSize - 1) {
-        this.fail(
-          AsbErrorCode.PARSE,
-          at,
-          true,
-          `Buffer overflow while reading token in backup block (`, `)`,
-        );
+        this.fail(AsbErrorCode.PARSE, at, true, `Buffer overflow while reading token in backup block (`, `)`);
       }
       if (
         (mode === TOKEN_DIGITS || mode === TOKEN_SIGNED) &&
         (ch < CHAR_0 || ch > CHAR_9) &&
         (mode !== TOKEN_SIGNED || len > 0 || ch !== MINUS)
       ) {
-        this.fail(
-          AsbErrorCode.PARSE,
-          at,
-          true,
-          `Invalid character ${printChar(ch)} in backup block (`, `), expected digit`,
-        );
+        this.fail(AsbErrorCode.PARSE, at, true, `Invalid character ${printChar(ch)} in backup block (`, `), expected digit`);
       }
       out[len++] = ch;
       if (mode === TOKEN_FLOAT && !cFloatPrefixOk(out, len)) {
@@ -1481,18 +1585,19 @@ export class AsbDecoder {
           AsbErrorCode.PARSE,
           at,
           true,
-          `Invalid character ${printChar(ch)} in backup block (`, `), expected floating point notation`,
+          `Invalid character ${printChar(ch)} in backup block (`,
+          `), expected floating point notation`,
         );
       }
     }
   }
 
   // ---------------------------------------------------------------------------------------------
-  // Global section: secondary indexes and UDFs
+  // Global section: secondary indexes and UDFs (rare: decoded with the exact readers only)
 
   private parseGlobal(b: Buffer, start: number): number {
     this.extraLines = 0;
-    this.trace = T_NONE;
+    this.step = STEP_NONE;
     let p = start + 1;
     this.expectAt(p, SPACE);
     p++;
@@ -1501,68 +1606,50 @@ export class AsbDecoder {
     if (type === LOWER_I) return this.parseIndex(b, p, false);
     if (type === LOWER_E && this.version === '3.2') return this.parseIndex(b, p, true);
     if (type === LOWER_U) return this.parseUdf(b, p);
-    return this.fail(
-      AsbErrorCode.PARSE,
-      p - 1,
-      true,
-      `Invalid global type character ${printChar(type)} in block (`, `)`,
-    );
+    return this.fail(AsbErrorCode.PARSE, p - 1, true, `Invalid global type character ${printChar(type)} in block (`, `)`);
   }
 
-  private tokenString(b: Buffer, p: number, spaceEnds: boolean, lfEnds: boolean): [string, number] {
-    const stop = this.readTokenExact(b, p, MAX_TOKEN, spaceEnds, lfEnds, TOKEN_PLAIN, true);
-    return [this.scratch.toString('utf8', 0, this.scratchLength), stop];
+  /** A token of the global section (always unescaped, as C reads them); its position after is in `pos`. */
+  private tokenString(b: Buffer, p: number, spaceEnds: boolean, lfEnds: boolean): string {
+    this.pos = this.readTokenExact(b, p, MAX_TOKEN, spaceEnds, lfEnds, TOKEN_PLAIN, true);
+    return this.scratch.toString('utf8', 0, this.scratchLength);
   }
 
   private parseIndex(b: Buffer, p: number, isExpression: boolean): number {
     this.expectAt(p, SPACE);
-    const [namespace, afterNamespace] = this.tokenString(b, p + 1, true, false);
-    this.expectAt(afterNamespace, SPACE);
-    const [set, afterSet] = this.tokenString(b, afterNamespace + 1, true, false);
-    this.expectAt(afterSet, SPACE);
-    const [name, afterName] = this.tokenString(b, afterSet + 1, true, false);
+    const namespace = this.tokenString(b, p + 1, true, false);
+    this.expectAt(this.pos, SPACE);
+    const set = this.tokenString(b, this.pos + 1, true, false);
+    this.expectAt(this.pos, SPACE);
+    const name = this.tokenString(b, this.pos + 1, true, false);
+    p = this.pos;
     if (this.namespaceRemapped && namespace !== this.sourceNamespace!.toString('utf8')) {
       const expected = this.sourceNamespace!.toString('utf8');
-      this.fail(
-        AsbErrorCode.NAMESPACE,
-        afterName,
-        false,
-        `Invalid namespace ${namespace} in index ${name}, expected: ${expected} (`, `)`,
-      );
+      this.fail(AsbErrorCode.NAMESPACE, p, false, `Invalid namespace ${namespace} in index ${name}, expected: ${expected} (`, `)`);
     }
-    p = afterName;
     this.expectAt(p, SPACE);
     const typeChar = this.byteAt(p + 1);
     const indexType = INDEX_TYPES[typeChar];
     if (indexType === undefined) {
-      this.fail(
-        AsbErrorCode.PARSE,
-        p + 1,
-        true,
-        `Invalid index type character ${printChar(typeChar)} in block (`, `)`,
-      );
+      this.fail(AsbErrorCode.PARSE, p + 1, true, `Invalid index type character ${printChar(typeChar)} in block (`, `)`);
     }
     p += 2;
     this.expectAt(p, SPACE);
-    p = this.readSizeExact(b, p + 1);
-    const pathCount = this.sizeValue;
+    const pathCount = this.readSizeExact(b, p + 1);
+    p = this.pos;
     if (pathCount === 0) {
       this.fail(AsbErrorCode.PARSE, p, false, `Missing path(s) in index block (`, `)`);
     }
     const paths: SindexPath[] = [];
     for (let i = 0; i < pathCount; i++) {
       this.expectAt(p, SPACE);
-      const [path, afterPath] = this.tokenString(b, p + 1, true, false);
+      const path = this.tokenString(b, p + 1, true, false);
+      const afterPath = this.pos;
       this.expectAt(afterPath, SPACE);
       const pathChar = this.byteAt(afterPath + 1);
       const pathType = PATH_TYPES[pathChar];
       if (pathType === undefined) {
-        this.fail(
-          AsbErrorCode.PARSE,
-          afterPath + 1,
-          true,
-          `Invalid path type character ${printChar(pathChar)} in block (`, `)`,
-        );
+        this.fail(AsbErrorCode.PARSE, afterPath + 1, true, `Invalid path type character ${printChar(pathChar)} in block (`, `)`);
       }
       p = afterPath + 2;
       // C expects a separating space after every path spec but the last, then the next spec's own
@@ -1573,12 +1660,19 @@ export class AsbDecoder {
       }
       paths.push({ path, type: pathType });
     }
-    if (this.byteAt(p) !== LF) {
+    if (p >= this.limit) {
+      // C peeks for the LF (one end-of-file message), then expects the space before a context (another).
+      if (!this.final) this.needMore(p);
+      const eof = this.locate(this.limit);
+      this.failEof([`Unexpected end of file in backup block (line ${eof.line}, col ${eof.column})`]);
+    }
+    if (b[p] !== LF) {
       this.expectAt(p, SPACE);
       p++;
     }
-    const [trailing, afterTrailing] = this.tokenString(b, p, false, true);
-    this.expectAt(afterTrailing, LF);
+    const trailing = this.tokenString(b, p, false, true);
+    const lineEnd = this.pos;
+    this.expectAt(lineEnd, LF);
     const token = trailing === '' ? null : trailing;
     const index: SecondaryIndexDef = {
       namespace,
@@ -1593,36 +1687,27 @@ export class AsbDecoder {
     this.nextLine = this.itemLine + 1 + this.extraLines;
     this.indexes++;
     this.sink.secondaryIndex(index);
-    return afterTrailing + 1;
+    return lineEnd + 1;
   }
 
   private parseUdf(b: Buffer, p: number): number {
     this.expectAt(p, SPACE);
     const typeChar = this.byteAt(p + 1);
     if (typeChar !== CHAR_L) {
-      this.fail(
-        AsbErrorCode.PARSE,
-        p + 1,
-        true,
-        `Invalid UDF type character ${printChar(typeChar)} in block (`, `)`,
-      );
+      this.fail(AsbErrorCode.PARSE, p + 1, true, `Invalid UDF type character ${printChar(typeChar)} in block (`, `)`);
     }
     this.expectAt(p + 2, SPACE);
-    const [name, afterName] = this.tokenString(b, p + 3, true, false);
-    this.expectAt(afterName, SPACE);
-    const sizeEnd = this.readSizeExact(b, afterName + 1);
-    const size = this.sizeValue;
+    const name = this.tokenString(b, p + 3, true, false);
+    this.expectAt(this.pos, SPACE);
+    const size = this.readSizeExact(b, this.pos + 1);
+    const sizeEnd = this.pos;
     if (size > UINT32_MAX) {
       this.fail(AsbErrorCode.PARSE, sizeEnd, false, `UDF file ${name} is too large (${size} bytes)`, null);
     }
     this.expectAt(sizeEnd, SPACE);
     const dataStart = sizeEnd + 1;
     const dataEnd = dataStart + size;
-    if (dataEnd > this.limit) {
-      if (this.final) this.failEof();
-      this.need = Math.max(this.need, dataEnd + 1 - this.itemStart);
-      throw NEED_MORE;
-    }
+    if (dataEnd > this.limit) this.needUpTo(dataEnd + 1);
     this.expectAt(dataEnd, LF);
     this.extraLines += countLf(b, dataStart, dataEnd);
     const udf: UdfModule = { language: 'L', name, content: b.subarray(dataStart, dataEnd), line: this.itemLine };
@@ -1694,6 +1779,14 @@ function intern(table: Array<Buffer | undefined>, b: Uint8Array, start: number, 
   const copy = copyRange(b, start, end);
   table[slot] = copy;
   return copy;
+}
+
+type Latin1Slicer = { latin1Slice?: (start: number, end: number) => string };
+const hasLatin1Slice = typeof (Buffer.prototype as unknown as Latin1Slicer).latin1Slice === 'function';
+
+/** Bytes as a one-byte string (Node's latin1Slice skips toString's encoding dispatch). */
+function latin1(b: Buffer, start: number, end: number): string {
+  return hasLatin1Slice ? (b as unknown as Required<Latin1Slicer>).latin1Slice(start, end) : b.toString('latin1', start, end);
 }
 
 function shortText(value: Buffer): string {

@@ -1,0 +1,151 @@
+import { Buffer } from 'node:buffer';
+import { expect } from 'chai';
+import { bufferView, SlabAllocator } from '../../src/shared/asb/bytes.js';
+import { decimalToDouble } from '../../src/shared/asb/decimal.js';
+import { AsbDecoder } from '../../src/shared/asb/decoder.js';
+import { formatDouble17g } from '../../src/shared/asb/text.js';
+import type { AsbRecord } from '../../src/shared/asb/types.js';
+
+/** Splits a fixed-form decimal the way the decoder does: 15 head digits, up to 4 tail digits. */
+function parts(text: string): { head: number; tail: number; tailDigits: number; significant: number; fraction: number } {
+  let head = 0;
+  let tail = 0;
+  let tailDigits = 0;
+  let significant = 0;
+  let fraction = 0;
+  let inFraction = false;
+  for (const ch of text) {
+    if (ch === '.') {
+      inFraction = true;
+      continue;
+    }
+    const d = ch.charCodeAt(0) - 48;
+    if (inFraction) fraction++;
+    if (significant === 0 && d === 0) continue;
+    if (significant < 15) head = head * 10 + d;
+    else {
+      tail = tail * 10 + d;
+      tailDigits++;
+    }
+    significant++;
+  }
+  return { head, tail, tailDigits, significant, fraction };
+}
+
+/** A small deterministic generator (xorshift32), so failures reproduce. */
+function rng(seed: number): () => number {
+  let x = seed >>> 0 || 1;
+  return () => {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    return x / 2 ** 32;
+  };
+}
+
+describe('asb fast paths', () => {
+  describe('decimalToDouble (16-19 significant digits without a string)', () => {
+    function check(text: string): 'ok' | 'undecided' {
+      const p = parts(text);
+      const got = decimalToDouble(p.head, p.tail, p.tailDigits, p.fraction);
+      if (Number.isNaN(got)) return 'undecided';
+      expect(Object.is(got, Number(text)), `${text}: ${got} vs ${Number(text)}`).to.equal(true);
+      return 'ok';
+    }
+
+    it('agrees with Number() on %.17g forms of random doubles and on random 16-19 digit decimals', () => {
+      const random = rng(20261124);
+      const bits = new Float64Array(1);
+      const words = new Uint32Array(bits.buffer);
+      let decided = 0;
+      for (let i = 0; i < 60000; i++) {
+        words[0] = (random() * 2 ** 32) >>> 0;
+        words[1] = ((random() * 2 ** 20) >>> 0) | ((1023 - 18 + Math.floor(random() * 75)) << 20);
+        const text = formatDouble17g(bits[0]);
+        if (!text.includes('e') && parts(text).significant >= 16 && parts(text).fraction <= 22) {
+          if (check(text) === 'ok') decided++;
+        }
+        const length = 16 + Math.floor(random() * 4);
+        let digits = String(1 + Math.floor(random() * 9));
+        for (let k = 1; k < length; k++) digits += Math.floor(random() * 10);
+        const point = Math.floor(random() * (length + 1));
+        const decimal = point === length ? digits : `${digits.slice(0, point)}.${digits.slice(point)}`;
+        if (parts(decimal).fraction <= 22 && check(decimal) === 'ok') decided++;
+      }
+      // Nearly all are decided without the fallback.
+      expect(decided).to.be.greaterThan(100000);
+    });
+
+    it('exact ties: an integer tie rounds to even, a tie with a fraction is left to strtod', () => {
+      expect(check('9007199254740993')).to.equal('ok');
+      expect(decimalToDouble(...Object.values(parts('9007199254740993')).slice(0, 3) as [number, number, number], 0)).to.equal(
+        9007199254740992,
+      );
+      expect(check('9007199254740993.0')).to.equal('undecided');
+      expect(check('900719925474099.3')).to.equal('ok');
+    });
+  });
+
+  describe('decoder doubles', () => {
+    function decodeDouble(text: string): number {
+      const records: AsbRecord[] = [];
+      const decoder = new AsbDecoder({ record: (r) => records.push(r), secondaryIndex() {}, udf() {} }, { file: 'd.asb' });
+      decoder.write(
+        Buffer.from(`Version 3.1\n+ n test\n+ d ${Buffer.alloc(20).toString('base64')}\n+ g 1\n+ t 0\n+ b 1\n- D x ${text}\n`),
+      );
+      decoder.end();
+      return records[0].bins[0].value as number;
+    }
+
+    it('every fixed form decodes to what strtod gives: short, 17 digits, leading zeros, over 19 digits, signs', () => {
+      for (const text of [
+        '25',
+        '37.6875',
+        '-1503.0625',
+        '74.650999999999996',
+        '2239.0500000000002',
+        '0.10000000000000001',
+        '0.00012345678901234567',
+        '-0.00099999999999999991',
+        '123456789012345678901234',
+        '1.00000000000000000000001',
+        '-0',
+        '0.0',
+        '5.',
+        '.5',
+      ]) {
+        expect(Object.is(decodeDouble(text), Number(text)), text).to.equal(true);
+      }
+    });
+  });
+
+  describe('bufferView and SlabAllocator', () => {
+    it('views are real Buffers sharing memory, with Buffer methods and constructor', () => {
+      const backing = Buffer.from('hello world');
+      const view = bufferView(backing.buffer, backing.byteOffset + 6, 5);
+      expect(Buffer.isBuffer(view)).to.equal(true);
+      expect(view.constructor).to.equal(Buffer);
+      expect(view.toString()).to.equal('world');
+      expect(view.equals(Buffer.from('world'))).to.equal(true);
+      expect(Buffer.isBuffer(view.subarray(1))).to.equal(true);
+      backing[6] = 0x57;
+      expect(view.toString()).to.equal('World');
+    });
+
+    it('slab buffers do not overlap and large ones get their own memory', () => {
+      const slabs = new SlabAllocator();
+      const a = slabs.allocate(20);
+      const b = slabs.allocate(20);
+      a.fill(1);
+      b.fill(2);
+      expect([...a].every((x) => x === 1)).to.equal(true);
+      const many = Array.from({ length: 5000 }, (_, i) => slabs.allocate(20).fill(i & 255));
+      many.forEach((buf, i) => expect(buf[19], `buffer ${i}`).to.equal(i & 255));
+      const large = slabs.allocate(100000);
+      expect(large.length).to.equal(100000);
+      expect(large.byteOffset).to.equal(0);
+    });
+  });
+});

@@ -21,9 +21,8 @@ import { generateSindexes, generateUdfs } from './metadata.js';
 import { MIXES, type KeyType, type KindContext, type Mix, type MixName, type RecordKind } from './mixes.js';
 import { mixSeed, Prng } from './prng.js';
 import { TextCorpus } from './values.js';
+import { CITRUSLEAF_EPOCH } from '../../src/shared/aerospike/protocol.js';
 
-/** Seconds between the Unix epoch and Aerospike's (2010-01-01T00:00:00Z). */
-const CITRUSLEAF_EPOCH = 1262304000;
 const DAY = 86400;
 
 export interface GenerateOptions {

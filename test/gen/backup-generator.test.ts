@@ -14,8 +14,8 @@ import { generateBackup, type GenerateOptions } from '../../scripts/lib/backup-g
 import { generateRsaKeyPem } from '../../scripts/lib/key-pem.js';
 import { describeIfExists, fixturesDir } from '../support/paths.js';
 import { parseParticle } from './cdt-parse.js';
+import { CITRUSLEAF_EPOCH } from '../../src/shared/aerospike/protocol.js';
 
-const CITRUSLEAF_EPOCH = 1262304000;
 const NOW = 1_790_000_000;
 
 interface DecodedFile {

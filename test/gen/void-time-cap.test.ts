@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { AsbDecoder } from '../../src/shared/asb/decoder.js';
 import { openBackupFile } from '../../src/shared/io/backup-input.js';
 import { generateBackup } from '../../scripts/lib/backup-generator.js';
+import { CITRUSLEAF_EPOCH } from '../../src/shared/aerospike/protocol.js';
 
-const CITRUSLEAF_EPOCH = 1262304000;
 /** The server's MAX_ALLOWED_TTL (datamodel.h): a write with a longer TTL fails with rc 4. */
 const SERVER_MAX_TTL = 315_360_000;
 /** Room for a restore run against a clock a little behind the generator's `now`. */

@@ -8,40 +8,15 @@
  *   stored user key (or none), the set and the void time.
  * Both return a list of mismatches (empty = equal), so a failing test names every difference.
  */
-import { readFileSync } from 'node:fs';
-import { gunzipSync } from 'node:zlib';
 import type { RemoteRecord } from '../cluster/remote-cluster.js';
+import { CITRUSLEAF_EPOCH } from '../../src/shared/aerospike/protocol.js';
+import { loadManifest, type ManifestRecord, type ManifestTypedValue } from '../support/manifest.js';
 
-export interface TypedValue {
-  type: 'int' | 'double' | 'string' | 'bytes' | 'bool' | 'geojson' | 'hll' | 'list' | 'map' | 'nil';
-  value?: unknown;
-  bits?: string;
-  msgpack?: string;
-}
-
-export interface ManifestRecord {
-  namespace: string;
-  set: string | null;
-  digest: string;
-  key: { type: 'int' | 'string' | 'bytes'; value: string } | null;
-  generation: number;
-  ttl: number;
-  void_time: number;
-  bins: Record<string, TypedValue>;
-}
-
-export const CITRUSLEAF_EPOCH = 1262304000;
+export { loadManifest, type ManifestRecord };
+type TypedValue = ManifestTypedValue;
 
 export function nowClepoch(): number {
   return Math.floor(Date.now() / 1000) - CITRUSLEAF_EPOCH;
-}
-
-export function loadManifest(path: string): ManifestRecord[] {
-  const text = gunzipSync(readFileSync(path)).toString('utf8');
-  return text
-    .split('\n')
-    .filter((line) => line.length > 0)
-    .map((line) => JSON.parse(line) as ManifestRecord);
 }
 
 export interface ExpectOptions {

@@ -4,7 +4,7 @@ import { describeIfExists, wireReferenceDir } from '../support/paths.js';
 import { protoMessages, readPcap, type TcpConnection } from '../support/pcap.js';
 import { ProtoFrameReader } from '../../src/shared/aerospike/framing.js';
 import { Info1, Info3, ProtoType, ResultCode } from '../../src/shared/aerospike/protocol.js';
-import { encodeInfoRequest, infoErrorOf, parseInfoResponse } from '../../src/shared/aerospike/info-codec.js';
+import { encodeInfoRequest, parseInfoError, parseInfoResponse } from '../../src/shared/aerospike/info-codec.js';
 import { parsePeers } from '../../src/shared/aerospike/peers.js';
 import { PARTITION_COUNT, hasPartition, parseReplicas, partitionOf } from '../../src/shared/aerospike/replicas.js';
 import { formatAddress, parseHostList, parseServiceAddresses } from '../../src/shared/aerospike/host-list.js';
@@ -112,10 +112,11 @@ describe('client: replicas answers', () => {
 
 describe('client: info codec', () => {
   it('recognises error answers', () => {
-    expect(infoErrorOf('ERROR:4:unrecognized command')).to.deep.equal({ code: 4, message: 'unrecognized command' });
-    expect(infoErrorOf('FAIL:201:no index')).to.deep.equal({ code: 201, message: 'no index' });
-    expect(infoErrorOf('error=not_found')).to.deep.equal({ message: 'error=not_found' });
-    expect(infoErrorOf('ok')).to.equal(null);
+    expect(parseInfoError('ERROR:4:unrecognized command')).to.deep.equal({ code: 4, message: 'unrecognized command' });
+    expect(parseInfoError('FAIL:201:no index')).to.deep.equal({ code: 201, message: 'no index' });
+    expect(parseInfoError('error=not_found')).to.deep.equal({ code: 100, message: 'not_found' });
+    expect(parseInfoError('ERROR::no code')).to.deep.equal({ code: 1, message: 'no code' });
+    expect(parseInfoError('ok')).to.equal(null);
   });
 
   it('parses names without a value and empty values', () => {

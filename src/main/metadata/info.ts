@@ -1,9 +1,8 @@
 /**
  * What metadata restore needs from the cluster (the client layer implements InfoClient; nothing
- * here imports it) and how an info answer is read: the error forms the C client recognises
- * (`as_info.c` `as_info_validate`: `ERROR:<code>:<message>`, `FAIL:<code>:<message>`, and the
- * udf-put form `error=<kind>;file=..;line=..;message=<base64>`), and the server version that decides
- * the wording of some commands.
+ * here imports it), how an info answer is read (the one parser of error answers lives in the client
+ * layer's info-codec and is re-exported here), and the server version that decides the wording of
+ * some commands.
  */
 import { AsrestoreError } from '../../shared/errors.js';
 
@@ -21,64 +20,7 @@ export interface MetadataLogger {
   verbose(message: string): void;
 }
 
-/** Result code the C client gives a UDF error answer (`error=...`): AEROSPIKE_ERR_UDF. */
-export const UDF_ERROR_CODE = 100;
-
-export interface InfoError {
-  /** The server's code (e.g. 4, 200, 201); 1 when the answer gives none; 100 for `error=` answers. */
-  code: number;
-  /** Readable text; base64 `message=` parts decoded. */
-  message: string;
-}
-
-/** The error an answer carries, or null when it is a normal answer. */
-export function parseInfoError(answer: string): InfoError | null {
-  if (answer.startsWith('ERROR:')) return parseCodedError(answer.slice(6));
-  if (answer.startsWith('FAIL:')) return parseCodedError(answer.slice(5));
-  if (answer.startsWith('error=')) return { code: UDF_ERROR_CODE, message: describeUdfError(answer) };
-  return null;
-}
-
-function parseCodedError(rest: string): InfoError {
-  const colon = rest.indexOf(':');
-  if (colon < 0) return { code: 1, message: rest };
-  const code = Number.parseInt(rest.slice(0, colon), 10);
-  // C: atoi() == 0 → AEROSPIKE_ERR_SERVER (1).
-  return { code: Number.isFinite(code) && code !== 0 ? code : 1, message: decodeMessageField(rest.slice(colon + 1)) };
-}
-
-/**
- * `error=compile_error;file=x.lua;line=2;message=<base64>` →
- * `compile_error in x.lua line 2: ')' expected near <eof>`.
- */
-function describeUdfError(answer: string): string {
-  const fields = new Map<string, string>();
-  for (const part of answer.split(';')) {
-    const eq = part.indexOf('=');
-    if (eq > 0) fields.set(part.slice(0, eq), part.slice(eq + 1));
-  }
-  let text = fields.get('error') ?? 'error';
-  const file = fields.get('file');
-  const line = fields.get('line');
-  if (file !== undefined) text += ` in ${file}`;
-  if (line !== undefined) text += ` line ${line}`;
-  const message = fields.get('message');
-  if (message !== undefined) text += `: ${decodeBase64Text(message)}`;
-  return text;
-}
-
-/** The C client decodes a `message=<base64>` tail of any error in place; so do we. */
-function decodeMessageField(message: string): string {
-  const at = message.indexOf('message=');
-  if (at < 0) return message;
-  return message.slice(0, at + 8) + decodeBase64Text(message.slice(at + 8));
-}
-
-function decodeBase64Text(text: string): string {
-  const trimmed = text.trim();
-  if (trimmed.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(trimmed)) return text;
-  return Buffer.from(trimmed, 'base64').toString('utf8');
-}
+export { UDF_ERROR_CODE, parseInfoError, type InfoError } from '../../shared/aerospike/info-codec.js';
 
 /**
  * Sends one command to any node and returns its answer. Throws on a transport failure (as the

@@ -14,7 +14,7 @@ import { PartitionMap } from './partition-map.js';
 import { NodeState, RoutingTable, type RoutingTableCapacity } from './routing-table.js';
 import { SessionManager, type PreparedAuth, type Session } from './auth.js';
 import { TlsConnector, type ResolvedTls } from './tls-options.js';
-import { infoErrorOf } from './info-codec.js';
+import { parseInfoError } from './info-codec.js';
 
 export type LogLevel = 'debug' | 'info' | 'warn';
 
@@ -248,7 +248,7 @@ export class Cluster {
     const value = answers.get(command);
     const label = node instanceof ClusterNode ? node.label : formatAddress(node.address);
     if (value === undefined) throw new AerospikeError(ClientErrorCode.PROTOCOL, `node ${label} did not answer ${command}`, { node: label });
-    const error = infoErrorOf(value);
+    const error = parseInfoError(value);
     if (error !== null) {
       throw new AerospikeError(ClientErrorCode.INFO, `node ${label} answered ${command} with ${value}`, { node: label, resultCode: error.code });
     }

@@ -44,25 +44,65 @@ export function parseInfoResponse(body: Buffer): Map<string, string> {
   return out;
 }
 
-export interface InfoErrorAnswer {
-  /** The numeric code of `ERROR:<code>:<text>` / `FAIL:<code>:<text>` answers, when given. */
-  code?: number;
+/** Result code the C client gives a UDF error answer (`error=...`): AEROSPIKE_ERR_UDF. */
+export const UDF_ERROR_CODE = 100;
+
+export interface InfoError {
+  /** The server's code (e.g. 4, 200, 201); 1 when the answer gives none (C: atoi() == 0); 100 for `error=` answers. */
+  code: number;
+  /** Readable text; a base64 `message=` part decoded, as the C client does in place. */
   message: string;
 }
 
 /**
- * Recognises the error shapes the server puts into an info value (`ERROR:`, `FAIL:`, `error=`);
- * returns null for an ordinary value.
+ * The error an info value carries, or null for an ordinary value: the shapes the C client
+ * recognises (as_info.c as_info_validate): `ERROR:<code>:<message>`, `FAIL:<code>:<message>`, and
+ * the udf-put form `error=<kind>;file=..;line=..;message=<base64>`.
  */
-export function infoErrorOf(value: string): InfoErrorAnswer | null {
-  let rest: string;
-  if (value.startsWith('ERROR:')) rest = value.slice(6);
-  else if (value.startsWith('FAIL:')) rest = value.slice(5);
-  else if (value.startsWith('error=')) return { message: value };
-  else return null;
-  const match = /^(-?\d+)(?::(.*))?$/s.exec(rest);
-  if (match) return { code: Number(match[1]), message: match[2] ?? '' };
-  return { message: rest };
+export function parseInfoError(value: string): InfoError | null {
+  if (value.startsWith('ERROR:')) return parseCodedError(value.slice(6));
+  if (value.startsWith('FAIL:')) return parseCodedError(value.slice(5));
+  if (value.startsWith('error=')) return { code: UDF_ERROR_CODE, message: describeUdfError(value) };
+  return null;
+}
+
+function parseCodedError(rest: string): InfoError {
+  const colon = rest.indexOf(':');
+  if (colon < 0) return { code: 1, message: rest };
+  const code = Number.parseInt(rest.slice(0, colon), 10);
+  return { code: Number.isFinite(code) && code !== 0 ? code : 1, message: decodeMessageField(rest.slice(colon + 1)) };
+}
+
+/**
+ * `error=compile_error;file=x.lua;line=2;message=<base64>` →
+ * `compile_error in x.lua line 2: ')' expected near <eof>`.
+ */
+function describeUdfError(answer: string): string {
+  const fields = new Map<string, string>();
+  for (const part of answer.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq > 0) fields.set(part.slice(0, eq), part.slice(eq + 1));
+  }
+  let text = fields.get('error') ?? 'error';
+  const file = fields.get('file');
+  const line = fields.get('line');
+  if (file !== undefined) text += ` in ${file}`;
+  if (line !== undefined) text += ` line ${line}`;
+  const message = fields.get('message');
+  if (message !== undefined) text += `: ${decodeBase64Text(message)}`;
+  return text;
+}
+
+function decodeMessageField(message: string): string {
+  const at = message.indexOf('message=');
+  if (at < 0) return message;
+  return message.slice(0, at + 8) + decodeBase64Text(message.slice(at + 8));
+}
+
+function decodeBase64Text(text: string): string {
+  const trimmed = text.trim();
+  if (trimmed.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(trimmed)) return text;
+  return Buffer.from(trimmed, 'base64').toString('utf8');
 }
 
 /** Returns the value, or throws a typed INFO error naming the command when it is an error answer. */
@@ -71,7 +111,7 @@ export function requireInfoValue(answers: Map<string, string>, command: string, 
   if (value === undefined) {
     throw new AerospikeError(ClientErrorCode.PROTOCOL, `node ${node} did not answer info command "${command}"`, { node });
   }
-  const error = infoErrorOf(value);
+  const error = parseInfoError(value);
   if (error) {
     throw new AerospikeError(
       ClientErrorCode.INFO,

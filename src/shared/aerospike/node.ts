@@ -9,7 +9,7 @@ import { Connection, type ConnectSettings } from './connection.js';
 import { ConnectionPool } from './pool.js';
 import { AerospikeError, ClientErrorCode } from './client-errors.js';
 import { formatAddress, parseServiceAddresses, type HostAddress } from './host-list.js';
-import { infoErrorOf } from './info-codec.js';
+import { parseInfoError } from './info-codec.js';
 import { ResultCode } from './protocol.js';
 import { login, type PreparedAuth, type SessionManager } from './auth.js';
 
@@ -77,7 +77,7 @@ function infoValue(answers: Map<string, string>, command: string, label: string)
   if (value === undefined) {
     // A secured node answers a request from an unauthenticated connection with one bare error line.
     for (const line of answers.keys()) {
-      const error = infoErrorOf(line);
+      const error = parseInfoError(line);
       if (error === null) continue;
       if (error.code === ResultCode.NOT_AUTHENTICATED) {
         throw new AerospikeError(ClientErrorCode.AUTH, `node ${label} requires authentication: give a user and password (or --auth PKI)`, {
@@ -92,7 +92,7 @@ function infoValue(answers: Map<string, string>, command: string, label: string)
   if (value.startsWith('ERROR:')) {
     throw new AerospikeError(ClientErrorCode.INFO, `node ${label} answered "${command}" with ${value}`, {
       node: label,
-      resultCode: infoErrorOf(value)?.code,
+      resultCode: parseInfoError(value)?.code,
     });
   }
   return value;
@@ -186,7 +186,7 @@ async function switchFromLoadBalancer(
   services: string,
   deadline: number,
 ): Promise<ProbedNode | null> {
-  if (services === '' || infoErrorOf(services) !== null) return null;
+  if (services === '' || parseInfoError(services) !== null) return null;
   let hosts: HostAddress[];
   try {
     hosts = parseServiceAddresses(services, probed.address.tlsName);

@@ -3,14 +3,17 @@
  * fixture (~200 MB by default) and prints MB and records per CPU-second.
  *
  *   node .build/asb/scripts/bench-decoder.js [--mb 200] [--chunk-kib 1024] [--runs 3] [--small] [--file F]
+ *     [--count-only] [--warm-up]
  *
  * --small leaves out records above 4 KiB (the fixture's 200 KB string and 100 KB blob), which
  * shows the per-record cost without the cheap bulk bytes of giant values.
+ * --count-only decodes as --validate does (records checked and counted, not built).
+ * --warm-up runs warmUpDecoder first, as the worker tasks do.
  */
 import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { AsbDecoder } from '../src/shared/asb/decoder.js';
+import { AsbDecoder, warmUpDecoder } from '../src/shared/asb/decoder.js';
 import type { AsbRecord, AsbSink } from '../src/shared/asb/types.js';
 
 function option(name: string, fallback: string): string {
@@ -39,6 +42,8 @@ const targetBytes = Number(option('mb', '200')) * 1e6;
 const chunkBytes = Number(option('chunk-kib', '1024')) * 1024;
 const runs = Number(option('runs', '3'));
 const smallOnly = process.argv.includes('--small');
+const countOnly = process.argv.includes('--count-only');
+const warmUp = process.argv.includes('--warm-up');
 
 /** Byte ranges of the fixture's records, found with the decoder itself (record lines -> offsets). */
 function recordRanges(source: Buffer): { header: Buffer; records: Array<[number, number]> } {
@@ -81,20 +86,22 @@ function decodeOnce(data: Buffer): { cpuSeconds: number; wallSeconds: number; re
     secondaryIndex() {},
     udf() {},
   };
-  const decoder = new AsbDecoder(sink, { file: 'bench.asb' });
+  const decoder = new AsbDecoder(sink, { file: 'bench.asb', countOnly });
   const cpu0 = process.cpuUsage();
   const wall0 = process.hrtime.bigint();
   for (let i = 0; i < data.length; i += chunkBytes) decoder.write(data.subarray(i, i + chunkBytes));
   decoder.end();
+  if (countOnly) records = decoder.recordCount;
   const cpu = process.cpuUsage(cpu0);
   const wall = Number(process.hrtime.bigint() - wall0) / 1e9;
   return { cpuSeconds: (cpu.user + cpu.system) / 1e6, wallSeconds: wall, records, bins };
 }
 
+if (warmUp) warmUpDecoder({ countOnly });
 const { data, records } = build();
 console.log(
   `input: ${(data.length / 1e6).toFixed(1)} MB, ${records} records (${(data.length / records).toFixed(0)} B/record)` +
-    `${smallOnly ? ', records <= 4 KiB only' : ''}, chunks of ${chunkBytes / 1024} KiB`,
+    `${smallOnly ? ', records <= 4 KiB only' : ''}, chunks of ${chunkBytes / 1024} KiB${countOnly ? ', count only' : ''}`,
 );
 const results: number[] = [];
 for (let run = 1; run <= runs; run++) {
@@ -105,7 +112,7 @@ for (let run = 1; run <= runs; run++) {
   console.log(
     `run ${run}: ${r.cpuSeconds.toFixed(3)} CPU-s (${r.wallSeconds.toFixed(3)} s wall): ` +
       `${mbPerCpuSecond.toFixed(0)} MB/CPU-s, ${(r.records / r.cpuSeconds / 1e6).toFixed(2)} M records/CPU-s, ` +
-      `${(r.bins / r.cpuSeconds / 1e6).toFixed(2)} M bins/CPU-s`,
+      (countOnly ? '' : `${(r.bins / r.cpuSeconds / 1e6).toFixed(2)} M bins/CPU-s`),
   );
 }
 results.sort((a, b) => a - b);

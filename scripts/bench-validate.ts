@@ -6,7 +6,7 @@
  * included) with --event-loops 1 and with one per core, next to two baselines measured in the same
  * run on the same files: `cat` to /dev/null and a plain Buffer scan for LF in Node. Prints a table
  * and one verdict line per target:
- *   - at least 240 MB of backup decoded per CPU-second (largest size, one event loop);
+ *   - at least 240 MB of backup decoded per CPU-second (largest size; one event loop, and one per core);
  *   - peak RSS flat in backup size (largest vs smallest size, within 25% + 16 MB).
  *
  *   npm run bench:validate [-- --sizes 256,1024 --files 8 --repeat 2 --seed 1]
@@ -263,11 +263,14 @@ async function main(): Promise<void> {
   const smallest = datasets[0]!;
   const oneLoop = (ds: Dataset) => rows.find((r) => r.sizeLabel === `${ds.sizeMiB} MiB` && r.label.includes('1 event loop'))!;
   const allLoops = (ds: Dataset) => rows.find((r) => r.sizeLabel === `${ds.sizeMiB} MiB` && r.label.includes(`${cores} event loops`)) ?? oneLoop(ds);
-  const rate = largest.summary.plainBytes / MB / oneLoop(largest).cpuSeconds;
   console.log('');
-  console.log(
-    `${rate >= TARGET_MB_PER_CPU_SECOND ? 'PASS' : 'FAIL'}: ${rate.toFixed(0)} MB decoded per CPU-second at ${largest.sizeMiB} MiB, one event loop (target >= ${TARGET_MB_PER_CPU_SECOND})`,
-  );
+  for (const [name, pick] of [['one event loop', oneLoop], [`${cores} event loops`, allLoops]] as const) {
+    if (name !== 'one event loop' && cores === 1) continue;
+    const rate = largest.summary.plainBytes / MB / pick(largest).cpuSeconds;
+    console.log(
+      `${rate >= TARGET_MB_PER_CPU_SECOND ? 'PASS' : 'FAIL'}: ${rate.toFixed(0)} MB decoded per CPU-second at ${largest.sizeMiB} MiB, ${name} (target >= ${TARGET_MB_PER_CPU_SECOND})`,
+    );
+  }
   if (datasets.length > 1) {
     for (const [name, pick] of [['1 event loop', oneLoop], [`${cores} event loops`, allLoops]] as const) {
       const small = pick(smallest).maxRssBytes;

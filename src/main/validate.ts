@@ -13,7 +13,7 @@ import { Counter, Counters } from '../shared/counters.js';
 import { AsrestoreError } from '../shared/errors.js';
 import { encryptionKeyFromEnv, encryptionKeyFromPem, readEncryptionKeyFile } from '../shared/io/encryption-key.js';
 import { isS3Path } from '../shared/io/input-argument.js';
-import { listBackupDirectory, type BackupFileEntry } from '../shared/io/local-files.js';
+import { listBackupFiles, type BackupFileEntry } from '../shared/io/local-files.js';
 import { STDIN_NAME } from '../shared/io/stdin.js';
 import { pumpToPort } from '../shared/port-stream.js';
 import { createRunControl, isStopRequested, requestStop } from '../shared/run-control.js';
@@ -107,21 +107,19 @@ export async function runValidate(options: RestoreOptions, deps: ValidateDepende
   let files: BackupFileEntry[] = [];
   if (input.kind === 'directories') {
     try {
-      let total = 0;
-      for (const directory of input.directories) {
-        if (isS3Path(directory)) {
-          throw new AsrestoreError('S3_NOT_SUPPORTED', `Reading backups from S3 (${directory}) is not supported by this build of asrestore`);
-        }
-        ver(`Listing backup files in ${directory}`);
-        const listing = await listBackupDirectory(directory);
-        inf(`Found ${listing.files.length} backup file(s) in ${directory}`);
-        files = files.concat(listing.files);
-        total += listing.totalBytes;
-      }
-      if (files.length === 0) throw new AsrestoreError('NO_BACKUP_FILES', 'No backup files found');
+      const found = await listBackupFiles(input.directories, {
+        beforeListing(directory) {
+          if (isS3Path(directory)) {
+            throw new AsrestoreError('S3_NOT_SUPPORTED', `Reading backups from S3 (${directory}) is not supported by this build of asrestore`);
+          }
+          ver(`Listing backup files in ${directory}`);
+        },
+        listed: (listing) => inf(`Found ${listing.files.length} backup file(s) in ${listing.directory}`),
+      });
+      files = found.files;
       if (!options.noRecords) {
-        counters.set(Counter.BYTES_ESTIMATED, total);
-        ver(`Estimated total backup file size: ${total} bytes`);
+        counters.set(Counter.BYTES_ESTIMATED, found.totalBytes);
+        ver(`Estimated total backup file size: ${found.totalBytes} bytes`);
       }
     } catch (error) {
       logError(error);
@@ -168,7 +166,8 @@ export async function runValidate(options: RestoreOptions, deps: ValidateDepende
     if (input.kind === 'directories') {
       const started = runBounded(files.length, options.parallel, (index) => {
         if (isStopRequested(control)) return null;
-        const task: ValidateFileTask = { ...taskBase, path: files[index].path, announce: true, logOpened: true };
+        const file = files[index];
+        const task: ValidateFileTask = { ...taskBase, path: file.path, sizeHint: file.size, announce: true, logOpened: true };
         return pool.run(task).then((result) => {
           if (!result.ok && !result.stopped) requestStop(control);
           return result;

@@ -90,11 +90,68 @@ export function collectingDecoder(options: Partial<AsbDecoderOptions> = {}): Dec
   return Object.assign(result, { decoder });
 }
 
-/** Decodes `chunks` written one after another, then end(). */
+/**
+ * Runs a `countOnly` decoder (what --validate uses) over `chunks`, each a private copy that is
+ * overwritten right after write() returns (the decoder must keep no reference to it). Returns the
+ * decoder and the error it threw, if any.
+ */
+export function countOnlyRun(
+  chunks: readonly Buffer[],
+  options: Partial<AsbDecoderOptions> = {},
+): { decoder: AsbDecoder; error: unknown } {
+  const decoder = new AsbDecoder({ record() {}, secondaryIndex() {}, udf() {} }, { ...decoderOptions(options), countOnly: true });
+  try {
+    for (const chunk of chunks) {
+      const borrowed = Buffer.from(chunk);
+      try {
+        decoder.write(borrowed);
+      } finally {
+        borrowed.fill(0x3f);
+      }
+    }
+    decoder.end();
+  } catch (error) {
+    return { decoder, error };
+  }
+  return { decoder, error: undefined };
+}
+
+/** The `countOnly` decoder must agree with the full one: the same counts, or the same failure. */
+function expectCountOnlyAgrees(chunks: readonly Buffer[], options: Partial<AsbDecoderOptions>, full: Decoded, fullError?: AsbDecodeError): void {
+  const counted = countOnlyRun(chunks, options);
+  if (fullError === undefined) {
+    if (counted.error !== undefined) throw counted.error;
+  } else {
+    expect(counted.error, 'countOnly decoder fails too').to.be.instanceOf(AsbDecodeError);
+    const error = counted.error as AsbDecodeError;
+    expect(
+      { code: error.code, message: error.message, line: error.line, column: error.column, log: error.logLines() },
+      'countOnly decoder fails the same way',
+    ).to.deep.equal({
+      code: fullError.code,
+      message: fullError.message,
+      line: fullError.line,
+      column: fullError.column,
+      log: fullError.logLines(),
+    });
+  }
+  expect(
+    { records: counted.decoder.recordCount, indexes: counted.decoder.indexCount, udfs: counted.decoder.udfCount, line: counted.decoder.line },
+    'countOnly decoder counts the same',
+  ).to.deep.equal({
+    records: full.decoder.recordCount,
+    indexes: full.decoder.indexCount,
+    udfs: full.decoder.udfCount,
+    line: full.decoder.line,
+  });
+}
+
+/** Decodes `chunks` written one after another, then end(); a `countOnly` decoder must agree. */
 export function decodeChunks(chunks: readonly Buffer[], options: Partial<AsbDecoderOptions> = {}): Decoded {
   const decoded = collectingDecoder(options);
   for (const chunk of chunks) decoded.decoder.write(chunk);
   decoded.decoder.end();
+  expectCountOnlyAgrees(chunks, options, decoded);
   return decoded;
 }
 
@@ -116,6 +173,7 @@ export function decodeFailureChunks(chunks: readonly Buffer[], options: Partial<
     decoded.decoder.end();
   } catch (error) {
     if (!(error instanceof AsbDecodeError)) throw error;
+    expectCountOnlyAgrees(chunks, options, decoded, error);
     return { error, decoded };
   }
   throw new Error(`the input decoded without an error (${decoded.items.length} items)`);

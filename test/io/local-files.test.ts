@@ -63,6 +63,40 @@ describe('io/local-files', () => {
       await expectAsrestoreError(listBackupFiles([temp.dir]), IoErrorCode.NO_BACKUP_FILES, 'No backup files found');
     });
 
+    it('listBackupFiles calls its hooks per directory, in order, before a later directory can fail', async () => {
+      const first = join(temp.dir, 'one');
+      const second = join(temp.dir, 'two');
+      mkdirSync(first);
+      mkdirSync(second);
+      writeFileSync(join(first, 'a.asb'), 'xy');
+      const events: string[] = [];
+      const hooks = {
+        beforeListing: (directory: string) => events.push(`before ${directory}`),
+        listed: (listing: { directory: string; files: unknown[] }) => events.push(`listed ${listing.directory} ${listing.files.length}`),
+      };
+      const set = await listBackupFiles([first, second], hooks);
+      expect(events).to.deep.equal([`before ${first}`, `listed ${first} 1`, `before ${second}`, `listed ${second} 0`]);
+      expect([set.files.length, set.totalBytes]).to.deep.equal([1, 2]);
+
+      events.length = 0;
+      const missing = join(temp.dir, 'missing');
+      await expectAsrestoreError(listBackupFiles([first, missing], hooks), IoErrorCode.DIRECTORY_NOT_FOUND, 'does not exist');
+      expect(events).to.deep.equal([`before ${first}`, `listed ${first} 1`, `before ${missing}`]);
+
+      // Throwing from beforeListing stops before that directory is read.
+      events.length = 0;
+      const refusing = {
+        beforeListing: (directory: string) => {
+          if (directory === second) throw new Error('refused');
+          events.push(`before ${directory}`);
+        },
+      };
+      let refused: unknown;
+      await listBackupFiles([first, second], refusing).catch((error: unknown) => (refused = error));
+      expect((refused as Error).message).to.equal('refused');
+      expect(events).to.deep.equal([`before ${first}`]);
+    });
+
     it('reports a missing directory and a file given as a directory', async () => {
       await expectAsrestoreError(
         listBackupDirectory(join(temp.dir, 'missing')),

@@ -9,6 +9,7 @@
  * Digests and base64-decoded values are carved from 64 KiB slabs. Namespace, set and bin-name
  * Buffers are interned: equal bytes give the same (private, never modified) Buffer object, so
  * consumers can cache per object. Consumers must not modify any Buffer they receive.
+ * With `countOnly` (--validate) records are checked exactly as above but never built.
  *
  * Line and column numbers follow C: a line is 1 + the number of LF bytes before the position
  * (LFs inside raw values count, as C counts every byte it reads), a column the 1-based byte
@@ -27,6 +28,7 @@ import {
   decodeBase64C,
   decodeBase64Into,
   findInvalidBase64Group,
+  isValidBase64,
 } from './base64.js';
 import { bufferView, SlabAllocator } from './bytes.js';
 import { decimalToDouble, EXACT_POW10 } from './decimal.js';
@@ -58,6 +60,14 @@ export interface AsbDecoderOptions {
    * every secondary index namespace must equal `sourceNamespace` as well.
    */
   namespaceRemapped?: boolean;
+  /**
+   * Check and count every record exactly as usual (same rejections, messages, lines and columns)
+   * without building it: `sink.record` is never called; headers, indexes and UDFs still reach the
+   * sink (a UDF's content is then only valid during that call). The decoder never reads a chunk
+   * again once write() returns (an incomplete item is copied), so the caller may overwrite or
+   * reuse its chunk buffers. For --validate: no per-record allocations at all.
+   */
+  countOnly?: boolean;
 }
 
 const LF = 0x0a;
@@ -332,6 +342,8 @@ export class AsbDecoder {
   private readonly file: string;
   private readonly sourceNamespace: Buffer | null;
   private readonly namespaceRemapped: boolean;
+  /** False with `countOnly`: records are checked but no values, bins or records are built. */
+  private readonly build: boolean;
 
   private phase = PHASE_HEADER;
   private legacy = false;
@@ -368,6 +380,8 @@ export class AsbDecoder {
    * hot path never stores fresh objects into this long-lived object (no write barriers).
    */
   private pos = 0;
+  /** Where the last raw or base64 value's text starts (its end is `pos`). */
+  private valueStart = 0;
   /** Unescaped bytes of the last token read by the exact (slow) reader. */
   private readonly scratch = Buffer.allocUnsafeSlow(MAX_TOKEN + 8);
   private scratchLength = 0;
@@ -397,6 +411,7 @@ export class AsbDecoder {
     this.file = options.file;
     this.sourceNamespace = options.sourceNamespace === undefined ? null : Buffer.from(options.sourceNamespace, 'utf8');
     this.namespaceRemapped = options.namespaceRemapped === true && this.sourceNamespace !== null;
+    this.build = options.countOnly !== true;
   }
 
   get recordCount(): number {
@@ -425,7 +440,7 @@ export class AsbDecoder {
         if (start < 0) return;
       }
       const stop = this.run(chunk, start);
-      if (stop < chunk.length) this.setPending(chunk.subarray(stop));
+      if (stop < chunk.length) this.setPending(this.keep(chunk.subarray(stop)));
     } catch (error) {
       this.failure = error;
       throw error;
@@ -457,6 +472,11 @@ export class AsbDecoder {
   // ---------------------------------------------------------------------------------------------
   // Buffer management
 
+  /** Bytes to hold on to past write(): a copy when the caller reuses its chunks (`countOnly`). */
+  private keep(bytes: Buffer): Buffer {
+    return this.build ? bytes : Buffer.from(bytes);
+  }
+
   private setPending(rest: Buffer): void {
     this.pending = [rest];
     this.pendingLength = rest.length;
@@ -472,7 +492,7 @@ export class AsbDecoder {
   private continuePending(chunk: Buffer): number {
     const parts = this.pending!;
     if (this.pendingLength + chunk.length < this.retryAt) {
-      parts.push(chunk);
+      parts.push(this.keep(chunk));
       this.pendingLength += chunk.length;
       return -1;
     }
@@ -796,6 +816,7 @@ export class AsbDecoder {
     const end = this.limit;
     let p = start;
     let key: AsbKey | null = null;
+    let hasKey = false;
     if (p + 4 > end) this.recordLineFailure(b, p, LOWER_K, LOWER_N);
     let letter = b[p + 2];
     if (b[p + 1] !== SPACE || (letter !== LOWER_K && letter !== LOWER_N) || b[p + 3] !== SPACE) {
@@ -804,6 +825,7 @@ export class AsbDecoder {
     p += 4;
     if (letter === LOWER_K) {
       key = this.parseKey(b, p);
+      hasKey = true;
       p = this.pos;
       if (p + 4 > end || b[p] !== PLUS || b[p + 1] !== SPACE || b[p + 2] !== LOWER_N || b[p + 3] !== SPACE) {
         this.recordLineFailure(b, p, LOWER_N, LOWER_N);
@@ -817,7 +839,7 @@ export class AsbDecoder {
     if (p + 4 > end || b[p] !== PLUS || b[p + 1] !== SPACE || b[p + 2] !== LOWER_D || b[p + 3] !== SPACE) {
       this.recordLineFailure(b, p, LOWER_D, LOWER_D);
     }
-    const digest = this.parseDigest(b, p + 4);
+    const digest = this.build ? this.parseDigest(b, p + 4) : this.checkDigest(b, p + 4);
     p += 33;
 
     let set: Buffer | null = null;
@@ -860,10 +882,19 @@ export class AsbDecoder {
     if (typeof binCount !== 'number' || binCount < 0 || binCount > 65535) this.badRange(p, 'bins', binCount);
     p++;
 
+    if (!this.build) {
+      for (let i = 0; i < binCount; i++) {
+        this.parseBin(b, p);
+        p = this.pos;
+      }
+      this.nextLine = this.itemLine + (hasKey ? 1 : 0) + (set !== null ? 1 : 0) + 5 + binCount + this.extraLines;
+      this.records++;
+      return p;
+    }
     const bins: AsbBin[] = new Array(binCount);
     let count = 0;
     for (let i = 0; i < binCount; i++) {
-      const bin = this.parseBin(b, p);
+      const bin = this.parseBin(b, p)!;
       p = this.pos;
       if (this.nameRepeated || this.uninternedName) {
         if (this.replaceRepeatedBin(bins, count, bin)) continue;
@@ -873,7 +904,7 @@ export class AsbDecoder {
     if (count < binCount) bins.length = count;
 
     const line = this.itemLine;
-    this.nextLine = line + (key !== null ? 1 : 0) + (set !== null ? 1 : 0) + 5 + binCount + this.extraLines;
+    this.nextLine = line + (hasKey ? 1 : 0) + (set !== null ? 1 : 0) + 5 + binCount + this.extraLines;
     this.records++;
     this.sink.record({ namespace, digest, set, key, generation, voidTime, bins, line });
     return p;
@@ -913,7 +944,8 @@ export class AsbDecoder {
     return this.fail(AsbErrorCode.PARSE, p, false, before, `)`);
   }
 
-  private parseKey(b: Buffer, p: number): AsbKey {
+  /** The `+ k` line's key; null with `countOnly` (checked, not built). */
+  private parseKey(b: Buffer, p: number): AsbKey | null {
     const type = p < this.limit ? b[p] : -1;
     let value: number | bigint | Buffer;
     let particle: AsbKey['type'];
@@ -958,7 +990,7 @@ export class AsbDecoder {
     this.step = STEP_REC;
     this.expectAt(p, LF);
     this.pos = p + 1;
-    return { type: particle, value };
+    return this.build ? { type: particle, value } : null;
   }
 
   private invalidKeyType(p: number): never {
@@ -1080,6 +1112,18 @@ export class AsbDecoder {
     return out;
   }
 
+  /** {@link parseDigest}'s checks, in its order, without decoding: for `countOnly`. */
+  private checkDigest(b: Buffer, p: number): Buffer {
+    this.step = STEP_DIGEST;
+    if (p + 28 > this.limit) this.base64Short(p, 28);
+    if (!isValidBase64(b, p, 28)) this.base64Invalid(p, 28);
+    if (p + 28 >= this.limit || b[p + 28] !== LF) {
+      this.step = STEP_REC;
+      this.unexpected(p + 28, LF);
+    }
+    return EMPTY;
+  }
+
   private parseSet(b: Buffer, p: number): Buffer {
     const start = p;
     const end = this.limit;
@@ -1129,7 +1173,8 @@ export class AsbDecoder {
     return copy;
   }
 
-  private parseBin(b: Buffer, p: number): AsbBin {
+  /** One `- ` bin line; null with `countOnly` (checked, not built). */
+  private parseBin(b: Buffer, p: number): AsbBin | null {
     const end = this.limit;
     if (p + 4 > end) this.badBinStart(p);
     const label = b[p + 2];
@@ -1154,13 +1199,19 @@ export class AsbDecoder {
       hash = (Math.imul(hash, 31) + c) | 0;
       q++;
     }
+    // Without `build`, the name is only needed (copied now, before a value reuses `scratch`) when too long.
     let name: Buffer;
+    let nameLength: number;
     if (q < end && c !== BACKSLASH && q - nameStart < MAX_TOKEN) {
-      name = this.internBinName(b, nameStart, q, hash);
+      nameLength = q - nameStart;
+      if (this.build) name = this.internBinName(b, nameStart, q, hash);
+      else name = nameLength >= BIN_NAME_BUFFER ? copyRange(b, nameStart, q) : EMPTY;
     } else {
       this.step = STEP_BIN_NAME;
       q = this.readTokenExact(b, nameStart, MAX_TOKEN, true, true, TOKEN_PLAIN);
-      name = this.internBinName(this.scratch, 0, this.scratchLength, hashRange(this.scratch, 0, this.scratchLength));
+      nameLength = this.scratchLength;
+      if (this.build) name = this.internBinName(this.scratch, 0, nameLength, hashRange(this.scratch, 0, nameLength));
+      else name = nameLength >= BIN_NAME_BUFFER ? copyRange(this.scratch, 0, nameLength) : EMPTY;
       c = b[q];
     }
 
@@ -1223,9 +1274,16 @@ export class AsbDecoder {
       }
     }
     // C sets the bin only now, and the client refuses names of 16 bytes or more.
-    if (name.length >= BIN_NAME_BUFFER) this.binNameTooLong(kind, name, value, q);
+    if (nameLength >= BIN_NAME_BUFFER) this.binNameTooLong(kind, name, this.build ? value : this.builtValue(b, kind, value, q), q);
     this.pos = q + 1;
-    return { name, type, value };
+    return this.build ? { name, type, value } : null;
+  }
+
+  /** With `countOnly`, the text value a message shows, decoded from its bytes (`valueStart` to `end`). */
+  private builtValue(b: Buffer, kind: number, checked: BinValue, end: number): BinValue {
+    if (kind === KIND_STRING || kind === KIND_GEOJSON) return Buffer.from(b.subarray(this.valueStart, end));
+    if (kind === KIND_BASE64_STRING) return decodeBase64C(b, this.valueStart, end - this.valueStart);
+    return checked;
   }
 
   private badBinStart(p: number): never {
@@ -1477,7 +1535,8 @@ export class AsbDecoder {
       this.extraLines += countLf(b, dataStart, dataEnd);
     }
     this.pos = dataEnd;
-    return bufferView(this.bBuffer, this.bOffset + dataStart, size);
+    this.valueStart = dataStart;
+    return this.build ? bufferView(this.bBuffer, this.bOffset + dataStart, size) : EMPTY;
   }
 
   /** `<b64len> <base64>` (C text_parse_data_dec): the decoded bytes. */
@@ -1494,6 +1553,11 @@ export class AsbDecoder {
     this.step = steps + 2;
     if (dataStart + size > this.limit) this.base64Short(dataStart, size);
     this.pos = dataStart + size;
+    this.valueStart = dataStart;
+    if (!this.build) {
+      if (!isValidBase64(b, dataStart, size)) this.base64Invalid(dataStart, size);
+      return EMPTY;
+    }
     if (size === 0) return this.slabs.allocate(0);
     const out = this.slabs.allocate(base64LengthByLastGroup(b, dataStart, size));
     const status = decodeBase64Into(b, dataStart, size, out);
@@ -1792,4 +1856,85 @@ function latin1(b: Buffer, start: number, end: number): string {
 function shortText(value: Buffer): string {
   const text = cString(value, value.length);
   return text.length > 200 ? `${text.slice(0, 200)}...` : text;
+}
+
+/**
+ * Records of every shape the hot path meets: each key type, with and without a set, every kind of
+ * bin value, raw and compact bytes, escaped tokens, long digit runs and values holding LFs.
+ */
+const WARM_UP_RECORDS: readonly Buffer[] = [
+  [
+    '+ k S 13 user-00000002',
+    '+ n test',
+    '+ d RLS8rXzvIMWIg660pzJRuRaZiBU=',
+    '+ s with\\ space',
+    '+ g 65535',
+    '+ t 545419801',
+    '+ b 6',
+    '- I ts 1700000000014',
+    '- I big -9223372036854775808',
+    '- D amount 43115.25',
+    '- D score 35.460999999999999',
+    '- S name 11 Ivan\nMensah',
+    '- G where 9 {"a":[1]}',
+  ],
+  [
+    '+ n test',
+    '+ d RLS8rXzvIMWIg660pzJRuRaZiBU=',
+    '+ s events',
+    '+ g 1',
+    '+ t 0',
+    '+ b 7',
+    '- Z ok T',
+    '- N gone',
+    '- M prefs 12 k80CTmDMqA==',
+    '- B! raw 3 a\nb',
+    '- X text 8 aGVsbG8=',
+    '- S e\\ scaped 0 ',
+    '- Y hll 4 AAE=',
+  ],
+  [
+    '+ k I -1000',
+    '+ n test',
+    '+ d G6fzMnBINZcHSwxVxTMT7I3X+Bw=',
+    '+ g 1',
+    '+ t 0',
+    '+ b 4',
+    '- I n -1700000000014',
+    '- I m 9223372036854775807',
+    '- D d -0.25',
+    '- Z no F',
+  ],
+  ['+ k D 2.5', '+ n test', '+ d pkxBzf+InuZmqgyzmbBgIIEMP4k=', '+ s set', '+ g 1', '+ t 1', '+ b 1', '- I n 1'],
+  ['+ k X 8 aGVsbG8=', '+ n test', '+ d 5yFpcoCVNECxTCuuB9uXjdxlnaA=', '+ s set', '+ g 1', '+ t 1', '+ b 0'],
+  ['+ k B 4 AAE=', '+ n test', '+ d cYrN7r0I0NWA3zztC8XM8i+vg4M=', '+ g 1', '+ t 1', '+ b 0'],
+  ['+ k B! 3 a\nb', '+ n test', '+ d cYrN7r0I0NWA3zztC8XM8i+vg4M=', '+ g 1', '+ t 1', '+ b 0'],
+].map((lines) => Buffer.from(lines.join('\n') + '\n'));
+const WARM_UP_HEADER = Buffer.from('Version 3.1\n# namespace test\n');
+const warmedUp = new Set<boolean>();
+
+/**
+ * Runs the decoder over a few records, each split at every byte, before real input arrives. Every
+ * path a chunk boundary can take then has type feedback when V8 first optimises the hot functions;
+ * otherwise each boundary that lands somewhere new deoptimises parseRecord and its inlined callees,
+ * and the thread recompiles them a dozen times. Once per thread and mode.
+ */
+export function warmUpDecoder(options: { countOnly: boolean }): void {
+  if (warmedUp.has(options.countOnly)) return;
+  warmedUp.add(options.countOnly);
+  const decoder = new AsbDecoder({ record() {}, secondaryIndex() {}, udf() {} }, { file: 'warm-up', countOnly: options.countOnly });
+  decoder.write(WARM_UP_HEADER);
+  for (const record of WARM_UP_RECORDS) {
+    // As many copies as the record has bytes; copy k is split after its k-th byte.
+    const length = record.length;
+    const copies = Buffer.concat(new Array<Buffer>(length).fill(record));
+    let start = 0;
+    for (let k = 1; k < length; k++) {
+      const cut = k * length + k;
+      decoder.write(copies.subarray(start, cut));
+      start = cut;
+    }
+    decoder.write(copies.subarray(start));
+  }
+  decoder.end();
 }

@@ -114,10 +114,23 @@ export function expandDirectoryList(directoryList: string, parentDirectory?: str
   return entries.map((entry) => prefix + entry);
 }
 
+/** Lets a caller act per directory, in order, while {@link listBackupFiles} works through them. */
+export interface ListBackupFilesHooks {
+  /** Before a directory is listed; throwing stops the listing (e.g. a path this build cannot read). */
+  beforeListing?(directory: string): void;
+  /** With each directory's listing as soon as it is made (e.g. to log its file count). */
+  listed?(listing: BackupDirectoryListing): void;
+}
+
 /** Lists every directory in order; throws "No backup files found" when none holds a backup file. */
-export async function listBackupFiles(directories: readonly string[]): Promise<BackupFileSet> {
+export async function listBackupFiles(directories: readonly string[], hooks: ListBackupFilesHooks = {}): Promise<BackupFileSet> {
   const listings: BackupDirectoryListing[] = [];
-  for (const directory of directories) listings.push(await listBackupDirectory(directory));
+  for (const directory of directories) {
+    hooks.beforeListing?.(directory);
+    const listing = await listBackupDirectory(directory);
+    hooks.listed?.(listing);
+    listings.push(listing);
+  }
   const files = listings.flatMap((listing) => listing.files);
   if (files.length === 0) throw new AsrestoreError(IoErrorCode.NO_BACKUP_FILES, 'No backup files found');
   return { directories: listings, files, totalBytes: listings.reduce((sum, l) => sum + l.totalBytes, 0) };

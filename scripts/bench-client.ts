@@ -20,9 +20,11 @@ import { Worker, isMainThread, parentPort, workerData } from 'node:worker_thread
 import { createHash } from 'node:crypto';
 import { Cluster } from '../src/shared/aerospike/cluster.js';
 import { WriteClient } from '../src/shared/aerospike/write-client.js';
+import { NodeCommandSet, type EncodedCommand } from '../src/shared/aerospike/batch-command.js';
 import { batchWriteRowSize } from '../src/shared/aerospike/batch-codec.js';
 import { Info2, ParticleType, TTL_NEVER_EXPIRE } from '../src/shared/aerospike/protocol.js';
 import type { AsbRecord } from '../src/shared/asb/types.js';
+import type { WriteFlags } from '../src/shared/aerospike/write-flags.js';
 
 const ROW_BYTES = 476;
 
@@ -72,24 +74,32 @@ async function runWorker(params: WorkerParams): Promise<void> {
   const pool: AsbRecord[] = [];
   for (let i = 0; i < poolSize; i++) pool.push(benchRecord(params.first + i, namespace, set));
   if (batchWriteRowSize(pool[0]) !== ROW_BYTES) throw new Error(`bench record row is ${batchWriteRowSize(pool[0])} bytes, not ${ROW_BYTES}`);
-  const ttls = new Uint32Array(params.batchSize).fill(TTL_NEVER_EXPIRE);
-  const flags = { info2: Info2.WRITE, info3: 0 };
+  const flags: WriteFlags = { info2: Info2.WRITE, info3: 0 };
   const client = new WriteClient(params.routing, { maxCommandsInFlight: params.batchesInFlight * 4 });
   parentPort!.postMessage({ ready: true });
   await new Promise<void>((resolve) => parentPort!.once('message', () => resolve()));
 
+  // Records are encoded as they are needed, each routed to its node and its row appended to that
+  // node's pending command (as a restore does when the decoder hands a record over); a command is
+  // sent once it holds a full batch.
   let next = 0;
   let failed = 0;
+  const ready: EncodedCommand[] = [];
+  const commands = new NodeCommandSet(params.batchSize, flags, (command) => ready.push(command));
+  const nextCommand = (): EncodedCommand | undefined => {
+    while (ready.length === 0 && next < params.count) {
+      const record = pool[next % poolSize];
+      commands.addRecord(client.routeOf(record), record, TTL_NEVER_EXPIRE, 'bench');
+      next++;
+      if (next === params.count) commands.flush('bench');
+    }
+    return ready.shift();
+  };
   const writeNext = async (): Promise<void> => {
-    while (next < params.count) {
-      const start = next;
-      const size = Math.min(params.batchSize, params.count - start);
-      next += size;
-      const offset = start % poolSize;
-      const records = offset + size <= poolSize ? pool.slice(offset, offset + size) : pool.slice(0, size);
-      const result = await client.writeBatch(records, ttls, flags);
-      failed += result.unanswered;
-      for (let i = 0; i < result.resultCodes.length; i++) if (result.resultCodes[i] > 0) failed++;
+    for (let command = nextCommand(); command !== undefined; command = nextCommand()) {
+      const result = await client.sendCommand(command);
+      const codes = result.resultCodes;
+      for (let i = 0; i < codes.length; i++) if (codes[i] !== 0) failed++;
     }
   };
   await Promise.all(Array.from({ length: params.batchesInFlight }, writeNext));

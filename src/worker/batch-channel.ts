@@ -4,28 +4,31 @@
  * and by the others, each with its own connections and event loop, so one big file is not limited
  * to one thread's write capacity.
  *
- * The decoding side ({@link BatchFanOut}) packs each batch it hands over (record-pack.ts) into a
- * slot of shared memory it gave the writer once at the start, and tells the writer which slot;
- * the writing side ({@link writeBatches}, a worker task of its own) unpacks the records as views of
- * the slot into its Batcher (the process-wide in-flight bound holds across both threads) and hands
- * the slot back once the batch is resolved. Messages stay tiny: transferring or cloning a fresh
- * buffer per batch costs far more than the copy into the slot. A batch too big for a slot goes as
- * a transferred buffer of its own. Each writer has `maxOutstanding` slots, the bound on the
- * batches it holds.
+ * The decoding side ({@link BatchFanOut}) copies each encoded command it hands over (its bytes,
+ * row offsets and row lines: batch-command.ts) into a slot of shared memory it gave the writer once
+ * at the start, and tells the writer which slot; the writing side ({@link writeBatches}, a worker
+ * task of its own) submits the command, its bytes a view of the slot, to its Batcher (the
+ * process-wide in-flight bound holds across both threads) and hands the slot back once the command
+ * is resolved. Messages stay tiny: transferring or cloning a fresh buffer per command costs far
+ * more than the copy into the slot. A command too big for a slot goes as a transferred buffer of
+ * its own. Each writer has `maxOutstanding` slots, the bound on the commands it holds.
+ *
+ * Layout of a handed-over command (4-byte aligned, host byte order for the u32 arrays):
+ *   u32 rowCount, u32 byteLength, i32 routing slot, u32 rowOffsets[rowCount + 1],
+ *   u32 lines[rowCount], the command's bytes.
  */
 import type { MessagePort } from 'node:worker_threads';
-import type { AsbRecord } from '../shared/asb/types.js';
+import type { EncodedCommand } from '../shared/aerospike/batch-command.js';
 import { Counters } from '../shared/counters.js';
 import { isStopRequested, requestStop } from '../shared/run-control.js';
 import { configureLog, err, ver } from '../main/log.js';
 import { Batcher } from './batcher.js';
-import { packInto, packRecords, packedSize, unpackRecords } from './record-pack.js';
 import type { RestoreRunSettings } from './restore-task.js';
 import { toTaskError, type TaskError } from './validate-task.js';
 import { restoreWriteFlags } from './write-policy.js';
 import { writerFor } from './writer-context.js';
 
-/** Room for a batch of 128 records of up to ~4 KiB each. */
+/** Room for a command of 128 rows of up to ~4 KiB each. */
 const SLOT_BYTES = 512 * 1024;
 
 type ToWriter =
@@ -41,6 +44,43 @@ export interface WriteBatchesTask {
   run: RestoreRunSettings;
   /** The channel from the decoding worker. */
   port: MessagePort;
+}
+
+const HEADER_WORDS = 3;
+
+/** Bytes a command takes when handed over. */
+export function handedOverSize(command: EncodedCommand): number {
+  return 4 * (HEADER_WORDS + command.rowCount + 1 + command.rowCount) + command.bytes.length;
+}
+
+/** Copies `command` into `memory` (at least {@link handedOverSize} bytes); returns the bytes written. */
+export function handOverInto(memory: SharedArrayBuffer | ArrayBuffer, command: EncodedCommand): number {
+  const rows = command.rowCount;
+  const words = new Uint32Array(memory, 0, HEADER_WORDS + rows + 1 + rows);
+  words[0] = rows;
+  words[1] = command.bytes.length;
+  words[2] = command.slot >>> 0;
+  words.set(command.rowOffsets.subarray(0, rows + 1), HEADER_WORDS);
+  words.set(command.lines.subarray(0, rows), HEADER_WORDS + rows + 1);
+  const start = words.byteLength;
+  new Uint8Array(memory, start, command.bytes.length).set(command.bytes);
+  return start + command.bytes.length;
+}
+
+/** The command handed over in `memory`: every part a view of it (valid while the memory is unchanged). */
+export function takeOver(memory: SharedArrayBuffer | ArrayBuffer, file: string): EncodedCommand {
+  const header = new Uint32Array(memory, 0, HEADER_WORDS);
+  const rows = header[0];
+  const length = header[1];
+  const start = 4 * (HEADER_WORDS + rows + 1 + rows);
+  return {
+    bytes: Buffer.from(memory, start, length),
+    rowCount: rows,
+    rowOffsets: new Uint32Array(memory, 4 * HEADER_WORDS, rows + 1),
+    lines: new Uint32Array(memory, 4 * (HEADER_WORDS + rows + 1), rows),
+    file,
+    slot: header[2] | 0,
+  };
 }
 
 export interface WriteBatchesResult {
@@ -104,11 +144,11 @@ export class BatchFanOut {
   }
 
   /**
-   * Hands the batch to a remote writer when one is less loaded than the local side (whose
-   * `localPending` batches count double: that thread also decodes); resolves false when the
+   * Hands the command to a remote writer when one is less loaded than the local side (whose
+   * `localPending` commands count double: that thread also decodes); resolves false when the
    * caller should write it itself.
    */
-  async offer(records: AsbRecord[], ttls: Uint32Array, file: string, localPending: number): Promise<boolean> {
+  async offer(command: EncodedCommand, localPending: number): Promise<boolean> {
     let best = this.leastLoaded();
     if (best === null) return false;
     if (best.outstanding >= localPending * 2 + 1 && localPending < this.maxOutstanding) return false;
@@ -119,15 +159,16 @@ export class BatchFanOut {
       best = this.leastLoaded();
       if (best === null) return false;
     }
-    const size = packedSize(records);
+    const size = handedOverSize(command);
     best.outstanding++;
     if (size <= SLOT_BYTES && best.free.length > 0) {
       const slot = best.free.pop()!;
-      const length = packInto(new Uint8Array(best.slots[slot], 0, size), records, ttls);
-      best.port.postMessage({ type: 'slot', slot, length, file } satisfies ToWriter);
+      const length = handOverInto(best.slots[slot], command);
+      best.port.postMessage({ type: 'slot', slot, length, file: command.file } satisfies ToWriter);
     } else {
-      const buffer = packRecords(records, ttls);
-      best.port.postMessage({ type: 'buffer', buffer, file } satisfies ToWriter, [buffer]);
+      const buffer = new ArrayBuffer(size);
+      handOverInto(buffer, command);
+      best.port.postMessage({ type: 'buffer', buffer, file: command.file } satisfies ToWriter, [buffer]);
     }
     return true;
   }
@@ -215,10 +256,10 @@ export async function writeBatches(task: WriteBatchesTask): Promise<WriteBatches
       continue;
     }
     const slot = message.type === 'slot' ? message.slot : -1;
-    const { records, ttls } = unpackRecords(message.type === 'slot' ? new Uint8Array(slots[slot], 0, message.length) : message.buffer);
+    const command = takeOver(message.type === 'slot' ? slots[slot] : message.buffer, message.file);
     result.batches++;
-    result.records += records.length;
-    await batcher.submit({ records, ttls, file: message.file, onDone: () => acknowledge(slot) });
+    result.records += command.rowCount;
+    await batcher.submit(command, () => acknowledge(slot));
   }
   await batcher.drain();
   port.close();

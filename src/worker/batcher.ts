@@ -1,24 +1,26 @@
 /**
- * The write side of a restore unit: batches of decoded records go to the cluster through the
+ * The write side of a restore unit: encoded per-node batch commands (batch-command.ts) go to the cluster through the
  * thread's {@link WriteClient}, at most `--max-async-batches` of them in flight across the whole
  * process (an {@link InFlightLimit} in a SharedArrayBuffer that every worker thread shares), each
  * batch retried with C asrestore's backoff for its transient failures only.
  *
- * Per batch (batch mode: one batch-index write, split by node in the client layer; single mode:
- * one write per record, all at once, as C's key-put mode):
+ * Per command (batch mode: one batch-index write to the node it was built for; single mode: one
+ * write per row, all at once, as C's key-put mode, each made from the row's bytes):
  * - every answered record goes to exactly one outcome counter (inserted / existed / fresher /
  *   err_ignored) by its result code (record-outcome.ts);
  * - records whose write failed in a transient way (their own code, e.g. KEY_BUSY, or their whole
- *   per-node command, e.g. a timeout or a lost node) are sent again, and only they, after the
- *   reference backoff; +1 on Counter.RETRIES per retried attempt;
+ *   command, e.g. a timeout or a lost node) are sent again, and only they, after the reference
+ *   backoff; +1 on Counter.RETRIES per retried attempt. Their rows are copied out of the old
+ *   command, routed afresh by the digest they carry (a partition may have moved, a node may be
+ *   gone), re-indexed and sent as new per-node commands: never encoded again;
  * - anything fatal (a permanent error, a record error without --ignore-record-error, retries used
  *   up) stops the run: the first such error is kept, logged once, and the stop flag is raised.
  * A batch holds its in-flight place through its retries, as C's retry queue shares the slots.
  */
-import type { AsbRecord } from '../shared/asb/types.js';
 import { AerospikeError, ClientErrorCode } from '../shared/aerospike/client-errors.js';
 import { ResultCode } from '../shared/aerospike/protocol.js';
-import { ROW_UNANSWERED, type WriteClient } from '../shared/aerospike/write-client.js';
+import { ROW_UNANSWERED, type CommandResult, type WriteClient } from '../shared/aerospike/write-client.js';
+import { NodeCommandSet, recycleCommand, type EncodedCommand } from '../shared/aerospike/batch-command.js';
 import { Counter, type Counters } from '../shared/counters.js';
 import { AsrestoreError } from '../shared/errors.js';
 import {
@@ -200,13 +202,13 @@ export interface BatcherOptions {
   onFatal: (error: AsrestoreError) => void;
 }
 
-/** One batch: records, their wire TTLs (same index), and where they came from for error messages. */
-export interface RecordBatch {
-  records: AsbRecord[];
-  ttls: Uint32Array;
-  file: string;
-  /** Called once the batch is resolved, or dropped after a fatal error. */
-  onDone?: () => void;
+/** Rows of earlier commands to send again: row `rows[i]` of `commands[i]`. */
+interface RowsToRetry {
+  commands: EncodedCommand[];
+  rows: number[];
+  lastFailure: string;
+  /** Commands whose bytes nothing will send again once the rows to retry are copied out (answered ones). */
+  finished: EncodedCommand[];
 }
 
 export class Batcher {
@@ -225,94 +227,109 @@ export class Batcher {
     return this.fatal;
   }
 
-  /** Batches written and not yet resolved. */
+  /** Commands submitted and not yet resolved. */
   get pending(): number {
     return this.outstanding.size;
   }
 
   /**
-   * Resolves as soon as the batch holds an in-flight place (backpressure); the write goes on in the
-   * background. After a fatal error the batch is dropped (its records stay unresolved).
+   * Resolves as soon as the command holds an in-flight place (backpressure); the write goes on in
+   * the background. `onDone` runs once it is resolved, or dropped after a fatal error (its rows
+   * then stay unresolved).
    */
-  async submit(batch: RecordBatch): Promise<void> {
-    if (batch.records.length === 0 || this.fatal !== null) {
-      batch.onDone?.();
+  async submit(command: EncodedCommand, onDone?: () => void): Promise<void> {
+    if (command.rowCount === 0 || this.fatal !== null) {
+      onDone?.();
       return;
     }
     const waiting = this.options.limit.acquire();
     if (waiting !== null) await waiting;
     if (this.fatal !== null) {
       this.options.limit.release();
-      batch.onDone?.();
+      onDone?.();
       return;
     }
-    this.options.counters.add(Counter.RECORDS_IN_FLIGHT, batch.records.length);
-    const running = this.write(batch).finally(() => {
+    this.options.counters.add(Counter.RECORDS_IN_FLIGHT, command.rowCount);
+    const running = this.write(command).finally(() => {
       this.options.limit.release();
       this.outstanding.delete(running);
-      batch.onDone?.();
+      onDone?.();
     });
     this.outstanding.add(running);
   }
 
-  /** Waits until every submitted batch is resolved (or dropped after a fatal error). */
+  /** Waits until every submitted command is resolved (or dropped after a fatal error). */
   async drain(): Promise<void> {
     while (this.outstanding.size > 0) await Promise.all([...this.outstanding]);
   }
 
-  private fail(error: AsrestoreError): void {
+  /** Stops the run with `error` (the first one wins). */
+  fail(error: AsrestoreError): void {
     if (this.fatal !== null) return;
     this.fatal = error;
     this.options.onFatal(error);
   }
 
-  /** Writes the batch until every record is resolved, or the run must stop. */
-  private async write(batch: RecordBatch): Promise<void> {
+  /** Writes the command until every row is resolved, or the run must stop. */
+  private async write(command: EncodedCommand): Promise<void> {
     const state = new RetryState(this.options.retry, this.sleep);
-    let records = batch.records;
-    let ttls = batch.ttls;
+    let commands = [command];
     for (;;) {
-      let again: number[];
-      let lastFailure: string;
+      let retry: RowsToRetry;
       try {
-        const outcome = this.options.mode === 'batch' ? await this.attemptBatch(records, ttls, batch.file) : await this.attemptSingles(records, ttls, batch.file);
-        if (outcome === null) return;
-        ({ again, lastFailure } = outcome);
+        retry = this.options.mode === 'batch' ? await this.attemptBatch(commands) : await this.attemptSingles(commands);
       } catch (error) {
         // Verdicts counted before the failure still count (judging is synchronous, so they are this attempt's).
         this.flushTally();
         this.fail(error instanceof AsrestoreError ? error : commandFailureError(ClientStatus.CLIENT_ERROR, String(error)));
         return;
       }
-      if (again.length === 0) return;
+      if (retry.rows.length === 0) {
+        for (const finished of retry.finished) recycleCommand(finished);
+        return;
+      }
       this.options.counters.add(Counter.RETRIES, 1);
       if (this.fatal !== null) return;
       if (!(await state.backoff())) {
-        this.fail(retriesExhaustedError(this.options.mode, state.retries, lastFailure));
+        this.fail(retriesExhaustedError(this.options.mode, state.retries, retry.lastFailure));
         return;
       }
       if (this.fatal !== null) return;
-      const nextRecords = new Array<AsbRecord>(again.length);
-      const nextTtls = new Uint32Array(again.length);
-      for (let i = 0; i < again.length; i++) {
-        nextRecords[i] = records[again[i]];
-        nextTtls[i] = ttls[again[i]];
+      try {
+        commands = this.regroup(retry);
+        for (const finished of retry.finished) recycleCommand(finished);
+      } catch (error) {
+        const typed = asClientError(error);
+        this.fail(commandFailureError(statusOfClientError(typed), typed.message, { file: command.file }));
+        return;
       }
-      records = nextRecords;
-      ttls = nextTtls;
     }
   }
 
+  /** The rows to retry as new per-node commands, each row routed by the digest it carries. */
+  private regroup(retry: RowsToRetry): EncodedCommand[] {
+    const client = this.options.client;
+    const next: EncodedCommand[] = [];
+    const set = new NodeCommandSet(retry.rows.length, this.options.flags.batchRow, (built) => next.push(built));
+    for (let i = 0; i < retry.rows.length; i++) {
+      const source = retry.commands[i];
+      const row = retry.rows[i];
+      set.addRowOf(client.routeOfRow(source.bytes, source.rowOffsets[row]), source, row);
+    }
+    set.flush(retry.commands[0].file);
+    return next;
+  }
+
   /**
-   * Judges one record's result code: counts it, or returns true when it must be sent again.
+   * Judges one row's result code: counts it, or returns true when it must be sent again.
    * Throws (after counting, as C does for ignorable errors) when it stops the run.
    */
-  private judgeRecord(code: number, record: AsbRecord, file: string): boolean {
+  private judgeRow(code: number, line: number, file: string): boolean {
     const verdict = classifyRecordResult(code);
     if (verdict === RecordVerdict.RETRY) return true;
     this.tally[verdict]++;
     if (isFatalRecordVerdict(verdict, this.options.ignoreRecordError)) {
-      throw recordFailureError(code, { file, line: record.line });
+      throw recordFailureError(code, { file, line });
     }
     return false;
   }
@@ -333,90 +350,101 @@ export class Batcher {
     this.options.counters.add(Counter.RECORDS_IN_FLIGHT, -resolved);
   }
 
-  private async attemptBatch(
-    records: AsbRecord[],
-    ttls: Uint32Array,
-    file: string,
-  ): Promise<{ again: number[]; lastFailure: string } | null> {
-    let result;
-    try {
-      result = await this.options.client.writeBatch(records, ttls, this.options.flags.batchRow);
-    } catch (error) {
-      const typed = asClientError(error);
-      throw commandFailureError(statusOfClientError(typed), typed.message, { file });
-    }
-    const again: number[] = [];
-    let lastFailure = '';
-    const codes = result.resultCodes;
-    for (const failure of result.failures) {
-      const status = statusOfClientError(failure.error);
-      const verdict = classifyCommandResult(status);
-      if (verdict === CommandVerdict.FATAL) throw commandFailureError(status, failure.error.message, { file });
-      if (verdict === CommandVerdict.RETRY) {
-        lastFailure = `${describeStatus(status)}: ${failure.error.message}`;
-        for (const row of failure.rows) again.push(row);
-      } else {
-        // A batch-level code that is a record outcome (e.g. a lone GENERATION): it holds for every row.
-        for (const row of failure.rows) codes[row] = status;
-      }
-    }
-    const retrying = again.length > 0 ? new Set(again) : null;
-    for (let i = 0; i < codes.length; i++) {
-      const code = codes[i];
-      if (code === ROW_UNANSWERED) {
-        if (retrying === null || !retrying.has(i)) {
-          throw commandFailureError(ClientStatus.CLIENT_ERROR, `record at line ${records[i].line} got no answer`, { file });
-        }
+  private async attemptBatch(commands: EncodedCommand[]): Promise<RowsToRetry> {
+    const client = this.options.client;
+    const results: CommandResult[] = commands.length === 1 ? [await client.sendCommand(commands[0])] : await Promise.all(commands.map((c) => client.sendCommand(c)));
+    const retry: RowsToRetry = { commands: [], rows: [], lastFailure: '', finished: [] };
+    // Whole-command failures first: one that is fatal stops the run before any row is judged.
+    const retrying = new Array<boolean>(commands.length).fill(false);
+    for (let c = 0; c < commands.length; c++) {
+      const failure = results[c].failure;
+      if (failure === null) {
+        retry.finished.push(commands[c]);
         continue;
       }
-      if (this.judgeRecord(code, records[i], file)) {
-        again.push(i);
-        lastFailure = describeStatus(code);
+      const status = statusOfClientError(failure);
+      const verdict = classifyCommandResult(status);
+      if (verdict === CommandVerdict.FATAL) throw commandFailureError(status, failure.message, { file: commands[c].file });
+      if (verdict === CommandVerdict.RETRY) {
+        retry.lastFailure = `${describeStatus(status)}: ${failure.message}`;
+        retrying[c] = true;
+      } else {
+        // A batch-level code that is a record outcome (e.g. a lone GENERATION): it holds for every unanswered row.
+        const codes = results[c].resultCodes;
+        for (let row = 0; row < codes.length; row++) if (codes[row] === ROW_UNANSWERED) codes[row] = status;
+      }
+    }
+    for (let c = 0; c < commands.length; c++) {
+      const command = commands[c];
+      const codes = results[c].resultCodes;
+      const lines = command.lines;
+      for (let row = 0; row < codes.length; row++) {
+        const code = codes[row];
+        if (code === ROW_UNANSWERED) {
+          if (!retrying[c]) {
+            throw commandFailureError(ClientStatus.CLIENT_ERROR, `record at line ${lines[row]} got no answer`, { file: command.file });
+          }
+          retry.commands.push(command);
+          retry.rows.push(row);
+          continue;
+        }
+        if (this.judgeRow(code, lines[row], command.file)) {
+          retry.commands.push(command);
+          retry.rows.push(row);
+          retry.lastFailure = describeStatus(code);
+        }
       }
     }
     this.flushTally();
-    return { again, lastFailure };
+    return retry;
   }
 
-  private async attemptSingles(
-    records: AsbRecord[],
-    ttls: Uint32Array,
-    file: string,
-  ): Promise<{ again: number[]; lastFailure: string } | null> {
+  private async attemptSingles(commands: EncodedCommand[]): Promise<RowsToRetry> {
     const client = this.options.client;
     const flags = this.options.flags.single;
-    const statuses = await Promise.all(
-      records.map((record, i) =>
-        client.writeRecord(record, ttls[i], flags).then(
-          (code) => ({ status: code, detail: '' }),
-          (error: unknown) => {
-            const typed = asClientError(error);
-            return { status: statusOfClientError(typed), detail: typed.message };
-          },
-        ),
-      ),
-    );
-    const again: number[] = [];
-    let lastFailure = '';
-    for (let i = 0; i < statuses.length; i++) {
-      const { status, detail } = statuses[i];
-      const verdict = classifyCommandResult(status);
-      if (verdict === CommandVerdict.FATAL) {
-        throw status === ClientStatus.CLIENT_ERROR || status === ClientStatus.PARAMETER
-          ? commandFailureError(status, detail, { file, line: records[i].line })
-          : recordFailureError(status, { file, line: records[i].line });
+    const writes: Promise<{ status: number; detail: string }>[] = [];
+    for (const command of commands) {
+      for (let row = 0; row < command.rowCount; row++) {
+        writes.push(
+          client.writeRow(command, row, flags).then(
+            (code) => ({ status: code, detail: '' }),
+            (error: unknown) => {
+              const typed = asClientError(error);
+              return { status: statusOfClientError(typed), detail: typed.message };
+            },
+          ),
+        );
       }
-      if (verdict === CommandVerdict.RETRY) {
-        again.push(i);
-        lastFailure = detail === '' ? describeStatus(status) : `${describeStatus(status)}: ${detail}`;
-        continue;
-      }
-      if (this.judgeRecord(status, records[i], file)) {
-        again.push(i);
-        lastFailure = describeStatus(status);
+    }
+    const statuses = await Promise.all(writes);
+    // Single writes send copies of the rows: the commands' own bytes never reach a socket.
+    const retry: RowsToRetry = { commands: [], rows: [], lastFailure: '', finished: commands };
+    let at = 0;
+    for (const command of commands) {
+      const file = command.file;
+      for (let row = 0; row < command.rowCount; row++) {
+        const { status, detail } = statuses[at++];
+        const line = command.lines[row];
+        const verdict = classifyCommandResult(status);
+        if (verdict === CommandVerdict.FATAL) {
+          throw status === ClientStatus.CLIENT_ERROR || status === ClientStatus.PARAMETER
+            ? commandFailureError(status, detail, { file, line })
+            : recordFailureError(status, { file, line });
+        }
+        if (verdict === CommandVerdict.RETRY) {
+          retry.commands.push(command);
+          retry.rows.push(row);
+          retry.lastFailure = detail === '' ? describeStatus(status) : `${describeStatus(status)}: ${detail}`;
+          continue;
+        }
+        if (this.judgeRow(status, line, file)) {
+          retry.commands.push(command);
+          retry.rows.push(row);
+          retry.lastFailure = describeStatus(status);
+        }
       }
     }
     this.flushTally();
-    return { again, lastFailure };
+    return retry;
   }
 }

@@ -237,7 +237,8 @@ export function recordFailureError(code: number, location: ErrorLocation = {}): 
   );
 }
 
-function formatLocation(location: ErrorLocation): string {
+/** ` (file, line N)`, as record errors name where they are. */
+export function formatLocation(location: ErrorLocation): string {
   if (location.file === undefined && location.line === undefined) return '';
   const parts: string[] = [];
   if (location.file !== undefined) parts.push(location.file);

@@ -3,9 +3,13 @@
  * thread: read → decrypt → decompress → decode, then per record the C asrestore decisions
  * (dec_text.c + restore.c): expired (void time + --extra-ttl not in the future) → counted, not
  * sent; no bins left after --bin-list, or set not in --set-list → skipped; otherwise the namespace
- * is remapped (-n src,dst), and the record joins a batch of --batch-size for the {@link Batcher}.
- * Records are handed on as the decoder produced them: bin values stay views of the decoded bytes
- * (lists, maps, HLLs and blobs are sent byte for byte), the digest is the backup's.
+ * is remapped (-n src,dst), and the record is routed at once (namespace partition table, digest →
+ * partition → master node) and its batch write row encoded into that node's pending command
+ * (batch-command.ts). A command goes to the {@link Batcher} when it holds --batch-size rows (or the
+ * next row would pass the proto size limit), and every partial one at the end of the input: each
+ * command is a full batch for one node. Bin values go from the decoded bytes straight into the row
+ * (lists, maps, HLLs and blobs byte for byte), the digest is the backup's; no decoded record is
+ * kept once its row is written.
  *
  * Secondary indexes and UDFs met in the file go to the coordinator over `metadataPort` (it owns
  * the info connection); this file waits for the answer, as the C thread that meets one blocks
@@ -25,12 +29,16 @@ import type { CompressionType, EncryptionAlgorithm } from '../shared/io/codec-op
 import { chunksFromPort } from '../shared/port-stream.js';
 import { isStopRequested, requestStop } from '../shared/run-control.js';
 import { configureLog, err, inf, ver } from '../main/log.js';
-import { Batcher, type RecordBatch, type WriteMode } from './batcher.js';
+import { Batcher, statusOfClientError, type WriteMode } from './batcher.js';
+import { NodeCommandSet, recycleCommand, type EncodedCommand } from '../shared/aerospike/batch-command.js';
+import { AerospikeError, ClientErrorCode } from '../shared/aerospike/client-errors.js';
+import { commandFailureError, formatLocation } from './record-outcome.js';
 import { BatchFanOut } from './batch-channel.js';
 import { writerFor } from './writer-context.js';
 import type { RetryPolicy } from './retry-policy.js';
 import { ThrottleGate } from './throttle.js';
 import { TTL_EXPIRED, citrusleafNow, restoreWriteFlags, ttlFor, type WritePolicyOptions } from './write-policy.js';
+import type { WriteFlags } from '../shared/aerospike/write-flags.js';
 import { toTaskError, type TaskError } from './validate-task.js';
 
 /** Settings shared by every unit of one run (and by the writer context of each thread). */
@@ -163,11 +171,16 @@ async function withDecodeTurn(work: () => Promise<void>): Promise<void> {
   }
 }
 
-type PendingItem = { kind: 'batch'; batch: RecordBatch } | { kind: 'sindex'; def: SecondaryIndexDef } | { kind: 'udf'; module: UdfModule };
+type PendingItem = { kind: 'batch'; command: EncodedCommand } | { kind: 'sindex'; def: SecondaryIndexDef } | { kind: 'udf'; module: UdfModule };
+
+/** Routes a record to the routing slot of the node mastering its partition (-1: none); WriteClient.routeOf. */
+export interface RecordRouter {
+  routeOf(record: AsbRecord): number;
+}
 
 /**
  * The per-record decisions, as a decoder sink. Outcomes that need no write are counted locally and
- * flushed per chunk; full batches and metadata items queue in file order for the task to hand on.
+ * flushed per chunk; full commands and metadata items queue in file order for the task to hand on.
  */
 class RestoreSink implements AsbSink {
   readonly pending: PendingItem[] = [];
@@ -177,8 +190,9 @@ class RestoreSink implements AsbSink {
   total = 0;
   expired = 0;
   skipped = 0;
-  private records: AsbRecord[] = [];
-  private ttls: Uint32Array;
+  /** Set when a record could not be routed or encoded: the unit stops with it. */
+  failure: AsrestoreError | null = null;
+  private readonly commands: NodeCommandSet;
   private readonly targetNamespace: Buffer | null;
   private readonly setFilter: Set<string> | null;
   private readonly binFilter: Set<string> | null;
@@ -189,8 +203,10 @@ class RestoreSink implements AsbSink {
   constructor(
     private readonly run: RestoreRunSettings,
     private readonly file: string,
+    private readonly router: RecordRouter,
+    flags: WriteFlags,
   ) {
-    this.ttls = new Uint32Array(run.batchSize);
+    this.commands = new NodeCommandSet(run.batchSize, flags, (command) => this.pending.push({ kind: 'batch', command }), run.totalTimeoutMs);
     this.targetNamespace = run.namespace?.target ? Buffer.from(run.namespace.target, 'utf8') : null;
     this.setFilter = run.setList === null || run.setList.length === 0 ? null : new Set(run.setList);
     this.binFilter = run.binList === null || run.binList.length === 0 ? null : new Set(run.binList);
@@ -203,6 +219,7 @@ class RestoreSink implements AsbSink {
     }
     if (this.sawRecord) return;
     this.total++;
+    if (this.failure !== null) return;
     if (this.binFilter !== null) record.bins = record.bins.filter((bin) => this.keepsBin(bin.name));
     const ttl = ttlFor(record.voidTime, this.run.extraTtl, this.now);
     if (ttl === TTL_EXPIRED) {
@@ -214,10 +231,15 @@ class RestoreSink implements AsbSink {
       return;
     }
     if (this.targetNamespace !== null) record.namespace = this.targetNamespace;
-    const at = this.records.length;
-    this.records.push(record);
-    this.ttls[at] = ttl;
-    if (at + 1 === this.run.batchSize) this.cut();
+    try {
+      this.commands.addRecord(this.router.routeOf(record), record, ttl, this.file);
+    } catch (error) {
+      const typed =
+        error instanceof AerospikeError ? error : new AerospikeError(ClientErrorCode.ENCODE, (error as Error)?.message ?? String(error), { cause: error });
+      // The record never reached a command: name it, as record errors do.
+      const location = { file: this.file, line: record.line };
+      this.failure = commandFailureError(statusOfClientError(typed), typed.message + formatLocation(location), location);
+    }
   }
 
   secondaryIndex(def: SecondaryIndexDef): void {
@@ -237,15 +259,9 @@ class RestoreSink implements AsbSink {
     this.pending.push({ kind: 'udf', module });
   }
 
-  /** Queues the batch being filled (when full, and the partial one at the end of input). */
+  /** Queues every partial command (at the end of the input). */
   cut(): void {
-    if (this.records.length === 0) return;
-    this.pending.push({
-      kind: 'batch',
-      batch: { records: this.records, ttls: this.ttls.subarray(0, this.records.length), file: this.file },
-    });
-    this.records = [];
-    this.ttls = new Uint32Array(this.run.batchSize);
+    this.commands.flush(this.file);
   }
 
   private keepsSet(set: Buffer | null): boolean {
@@ -291,10 +307,11 @@ export async function restoreFile(task: RestoreFileTask): Promise<RestoreFileRes
     result.error = toTaskError(error);
     requestStop(control);
   };
+  const flags = restoreWriteFlags(run.policy);
   const batcher = new Batcher({
     client: writer.client,
     mode: run.mode,
-    flags: restoreWriteFlags(run.policy),
+    flags,
     retry: run.retry,
     counters,
     limit: writer.limit,
@@ -320,7 +337,7 @@ export async function restoreFile(task: RestoreFileTask): Promise<RestoreFileRes
   };
   const input: OpenedBackupInput =
     task.port === undefined ? openBackupFile(task.path, inputOptions) : openBackupStream(chunksFromPort(task.port), task.path, inputOptions);
-  const sink = new RestoreSink(run, task.path);
+  const sink = new RestoreSink(run, task.path, writer.client, flags.batchRow);
   const decoder = new AsbDecoder(sink, {
     file: task.path,
     sourceNamespace: run.namespace?.source,
@@ -341,9 +358,12 @@ export async function restoreFile(task: RestoreFileTask): Promise<RestoreFileRes
     for (const item of items) {
       if (batcher.failure !== null || isStopRequested(control)) return false;
       if (item.kind === 'batch') {
-        const { records, ttls } = item.batch;
-        if (fanOut !== null && (await fanOut.offer(records, ttls, task.path, batcher.pending))) continue;
-        await batcher.submit(item.batch);
+        if (fanOut !== null && (await fanOut.offer(item.command, batcher.pending))) {
+          // Its bytes were copied to the writer's slot.
+          recycleCommand(item.command);
+          continue;
+        }
+        await batcher.submit(item.command);
       } else {
         const ok =
           item.kind === 'sindex'
@@ -355,6 +375,10 @@ export async function restoreFile(task: RestoreFileTask): Promise<RestoreFileRes
           return false;
         }
       }
+    }
+    if (sink.failure !== null) {
+      batcher.fail(sink.failure);
+      return false;
     }
     return true;
   };

@@ -25,7 +25,8 @@ export function writerFor(run: RestoreRunSettings): WriterContext {
     connectTimeoutMs: run.cluster.connectTimeoutMs,
     totalTimeoutMs: run.totalTimeoutMs,
     socketTimeoutMs: run.socketTimeoutMs,
-    // The process-wide bound is the InFlightLimit; a batch may fan out to every node at once.
+    // The process-wide bound is the InFlightLimit (per-node commands); this is only a ceiling, with
+    // room for a retry whose rows now belong to several nodes.
     maxCommandsInFlight: run.maxAsyncBatches * perCommand * 64,
     maxConnectionsPerNode: run.maxAsyncBatches * perCommand,
   });

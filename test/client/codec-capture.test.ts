@@ -13,7 +13,8 @@ import { AsbDecoder } from '../../src/shared/asb/decoder.js';
 import type { AsbRecord } from '../../src/shared/asb/types.js';
 import { CITRUSLEAF_EPOCH, FieldType, Info1, Info2, Info3, ProtoType, TTL_NEVER_EXPIRE } from '../../src/shared/aerospike/protocol.js';
 import type { WriteFlags } from '../../src/shared/aerospike/write-flags.js';
-import { encodeBatchWrite } from '../../src/shared/aerospike/batch-codec.js';
+import { encodeBatchWrite, encodeRecordWriteFromRow } from '../../src/shared/aerospike/batch-codec.js';
+import { BatchCommandBuilder } from '../../src/shared/aerospike/batch-command.js';
 import { encodeRecordWrite } from '../../src/shared/aerospike/message-codec.js';
 import { BatchAnswerParser, ROW_UNANSWERED, parseRecordAnswer } from '../../src/shared/aerospike/response-parser.js';
 import { ProtoFrameReader } from '../../src/shared/aerospike/framing.js';
@@ -156,6 +157,11 @@ describeIfExists(pcapDir, 'client: encoders byte-exact against C asrestore captu
         const encoded = encodeBatchWrite(batch, ttls, testCase.flags, 10_000);
         expect(encoded.length, 'request size').to.equal(message.bytes.length);
         expect(encoded.equals(message.bytes), 'request bytes').to.equal(true);
+        // The same command built row by row as records arrive (the restore's path).
+        const builder = new BatchCommandBuilder(0, batch.length, testCase.flags);
+        batch.forEach((record, i) => builder.appendRecord(record, BatchCommandBuilder.rowSize(record), ttls[i]));
+        const built = builder.take('capture', 10_000)!;
+        expect(built.bytes.equals(message.bytes), 'request bytes, built row by row').to.equal(true);
       }
       expect(seen.size).to.equal(1894);
 
@@ -184,6 +190,11 @@ describeIfExists(pcapDir, 'client: encoders byte-exact against C asrestore captu
       expectTtl(record!, ttl, message, digest);
       seen.add(digest);
       expect(encodeRecordWrite(record!, ttl, GEN_GT, 10_000).equals(message.bytes), `request for ${digest}`).to.equal(true);
+      // The same request shuffled out of the record's batch row (single mode sends rows this way).
+      const builder = new BatchCommandBuilder(0, 1, GEN_GT);
+      builder.appendRecord(record!, BatchCommandBuilder.rowSize(record!), ttl);
+      const row = builder.take('capture')!;
+      expect(encodeRecordWriteFromRow(row.bytes, row.rowOffsets[0], row.rowOffsets[1], GEN_GT, 10_000).equals(message.bytes), `row request for ${digest}`).to.equal(true);
     }
     expect(seen.size).to.equal(1894);
 

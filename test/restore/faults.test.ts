@@ -130,6 +130,20 @@ describe('restore: faults from the test cluster', function () {
     expect(summaryOf(run).retries).to.equal(0);
   });
 
+  it('records of a namespace the cluster does not have: exit 1 naming the namespace and the file; nothing counted as written', async () => {
+    const absentPath = join(dir.path, 'absent');
+    const [file] = writeBackupDirectory(absentPath, {
+      records: [...manyRecords(5, 'a', 'ok-'), ...manyRecords(5, 'a', 'lost-', { namespace: 'absent' })],
+    });
+    const run = await harness.restore(['-d', absentPath]);
+    expect(run.code, run.stderr).to.equal(1);
+    const errors = errorLines(run).join('\n');
+    expect(errors).to.contain("namespace 'absent' does not exist in the cluster");
+    expect(errors).to.contain(`${file}, line `);
+    const summary = summaryOf(run);
+    expect(summary.inserted).to.be.at.most(5);
+  });
+
   describe('record too big', () => {
     let bigPath: string;
     before(() => {

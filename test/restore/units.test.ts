@@ -1,5 +1,5 @@
 /**
- * The engine's parts on their own: the packed batch format, the process-wide in-flight bound, the
+ * The engine's parts on their own: the hand-over of encoded commands, the process-wide in-flight bound, the
  * mapping of client failures to C statuses, the batch-write decision, and the Batcher's
  * per-record judgement and retries against a scripted client (no network).
  */
@@ -7,13 +7,16 @@ import { Worker } from 'node:worker_threads';
 import { expect } from 'chai';
 import { AerospikeError, ClientErrorCode } from '../../src/shared/aerospike/client-errors.js';
 import { ParticleType } from '../../src/shared/aerospike/protocol.js';
-import { ROW_UNANSWERED, type BatchResult, type WriteClient } from '../../src/shared/aerospike/write-client.js';
+import { ROW_UNANSWERED, type CommandResult, type WriteClient } from '../../src/shared/aerospike/write-client.js';
+import { BatchCommandBuilder, NodeCommandSet, type EncodedCommand } from '../../src/shared/aerospike/batch-command.js';
 import type { AsbRecord } from '../../src/shared/asb/types.js';
 import { Counter, Counters } from '../../src/shared/counters.js';
 import { batchWritesSupported } from '../../src/main/restore.js';
 import { Batcher, InFlightLimit, statusOfClientError } from '../../src/worker/batcher.js';
-import { packRecords, unpackRecords } from '../../src/worker/record-pack.js';
+import { handOverInto, handedOverSize, takeOver } from '../../src/worker/batch-channel.js';
 import { restoreWriteFlags } from '../../src/worker/write-policy.js';
+
+const FLAGS = restoreWriteFlags({ unique: false, replace: false, noGeneration: false });
 
 function record(i: number, extra: Partial<AsbRecord> = {}): AsbRecord {
   return {
@@ -30,62 +33,39 @@ function record(i: number, extra: Partial<AsbRecord> = {}): AsbRecord {
 }
 
 describe('restore engine parts', () => {
-  describe('packed batches (record-pack)', () => {
-    it('round-trips every bin type, keys, sets and TTLs byte for byte', () => {
-      const records: AsbRecord[] = [
-        record(1, {
-          key: { type: ParticleType.INTEGER, value: -(2n ** 63n) },
-          bins: [
-            { name: Buffer.from('i'), type: ParticleType.INTEGER, value: 2n ** 63n - 1n },
-            { name: Buffer.from('small'), type: ParticleType.INTEGER, value: -5 },
-            { name: Buffer.from('d'), type: ParticleType.FLOAT, value: -0 },
-            { name: Buffer.from('nan'), type: ParticleType.FLOAT, value: Number.NaN },
-            { name: Buffer.from('s'), type: ParticleType.STRING, value: Buffer.from('héllo\n') },
-            { name: Buffer.from('b'), type: ParticleType.BLOB, value: Buffer.from([0, 10, 32, 255]) },
-            { name: Buffer.from('j'), type: ParticleType.JAVA_BLOB, value: Buffer.from([1]) },
-            { name: Buffer.from('t'), type: ParticleType.BOOL, value: true },
-            { name: Buffer.from('nil'), type: ParticleType.NULL, value: null },
-            { name: Buffer.from('g'), type: ParticleType.GEOJSON, value: Buffer.from('{"type":"Point","coordinates":[1,2]}') },
-            { name: Buffer.from('h'), type: ParticleType.HLL, value: Buffer.from([9, 9, 9]) },
-            { name: Buffer.from('l'), type: ParticleType.LIST, value: Buffer.from('9301a40374776f03', 'hex') },
-            { name: Buffer.from('m'), type: ParticleType.MAP, value: Buffer.from('81a203610c', 'hex') },
-          ],
-        }),
-        record(2, { set: null, key: null, generation: 65535 }),
-        record(3, { key: { type: ParticleType.BLOB, value: Buffer.from([0, 10]) } }),
-        record(4, { key: { type: ParticleType.FLOAT, value: 1.5 } }),
-      ];
-      const ttls = new Uint32Array([0xffffffff, 1, 315360000, 7]);
-      const { records: back, ttls: backTtls } = unpackRecords(packRecords(records, ttls));
-      expect([...backTtls]).to.deep.equal([...ttls]);
-      expect(back.length).to.equal(records.length);
-      for (let r = 0; r < records.length; r++) {
-        const a = records[r];
-        const b = back[r];
-        expect(b.namespace.equals(a.namespace)).to.equal(true);
-        expect(b.digest.equals(a.digest)).to.equal(true);
-        expect(b.set === null ? null : b.set.toString()).to.equal(a.set === null ? null : a.set.toString());
-        expect(b.generation).to.equal(a.generation);
-        expect(b.line).to.equal(a.line);
-        expect(b.key?.type).to.equal(a.key?.type);
-        if (a.key !== null) {
-          const value = a.key.value;
-          if (Buffer.isBuffer(value)) expect((b.key!.value as Buffer).equals(value)).to.equal(true);
-          else expect(b.key!.value).to.equal(value);
-        }
-        expect(b.bins.length).to.equal(a.bins.length);
-        for (let i = 0; i < a.bins.length; i++) {
-          const x = a.bins[i];
-          const y = b.bins[i];
-          expect(y.name.toString()).to.equal(x.name.toString());
-          expect(y.type).to.equal(x.type);
-          if (Buffer.isBuffer(x.value)) expect((y.value as Buffer).equals(x.value)).to.equal(true);
-          else if (typeof x.value === 'number') expect(Object.is(y.value, x.value), `${x.name}`).to.equal(true);
-          else expect(y.value).to.equal(x.value);
+  describe('encoded commands handed to another thread (batch-channel)', () => {
+    function commandsOf(records: AsbRecord[], maxRows: number): EncodedCommand[] {
+      const out: EncodedCommand[] = [];
+      const set = new NodeCommandSet(maxRows, FLAGS.batchRow, (command) => out.push(command), 10_000);
+      records.forEach((r, i) => set.addRecord(i % 2, r, 100 + i, 'in.asb'));
+      set.flush('in.asb');
+      return out;
+    }
+
+    it('arrive with the same bytes, row offsets, lines, file and node slot, in a slot or a buffer of their own', () => {
+      const commands = commandsOf([1, 2, 3, 4, 5].map((i) => record(i)), 3);
+      expect(commands.map((c) => [c.slot, c.rowCount])).to.deep.equal([[0, 3], [1, 2]]);
+      for (const command of commands) {
+        for (const memory of [new SharedArrayBuffer(64 * 1024), new ArrayBuffer(handedOverSize(command))]) {
+          const length = handOverInto(memory, command);
+          expect(length).to.equal(handedOverSize(command));
+          const back = takeOver(memory, command.file);
+          expect(back.bytes.equals(command.bytes)).to.equal(true);
+          expect([...back.rowOffsets]).to.deep.equal([...command.rowOffsets]);
+          expect([...back.lines]).to.deep.equal([...command.lines]);
+          expect([back.rowCount, back.slot, back.file]).to.deep.equal([command.rowCount, command.slot, 'in.asb']);
         }
       }
-      // Records of one namespace share one Buffer, as the decoder's do.
-      expect(back[2].namespace).to.equal(back[3].namespace);
+    });
+
+    it('keeps slot -1 (no live node) through the hand-over', () => {
+      const out: EncodedCommand[] = [];
+      const set = new NodeCommandSet(4, FLAGS.batchRow, (command) => out.push(command));
+      set.addRecord(-1, record(1), 0, 'f');
+      set.flush('f');
+      const memory = new SharedArrayBuffer(handedOverSize(out[0]));
+      handOverInto(memory, out[0]);
+      expect(takeOver(memory, 'f').slot).to.equal(-1);
     });
   });
 
@@ -151,26 +131,39 @@ describe('restore engine parts', () => {
   });
 
   describe('Batcher against a scripted client', () => {
-    /** A client whose answers for each call are scripted: result codes per row, or a failure of all rows. */
-    function scripted(script: Array<(records: readonly AsbRecord[]) => BatchResult>): { client: WriteClient; calls: number[][] } {
+    /** A client whose answers for each command are scripted: result codes per row, or a failure of all rows. */
+    function scripted(
+      script: Array<(command: EncodedCommand) => CommandResult>,
+      route: (line: number) => number = () => 0,
+    ): { client: WriteClient; calls: number[][]; sent: EncodedCommand[] } {
       const calls: number[][] = [];
+      const sent: EncodedCommand[] = [];
       const client = {
-        async writeBatch(records: readonly AsbRecord[]): Promise<BatchResult> {
-          calls.push(records.map((r) => r.line));
+        async sendCommand(command: EncodedCommand): Promise<CommandResult> {
+          calls.push([...command.lines]);
+          sent.push(command);
           const step = script.shift();
           if (step === undefined) throw new Error('unexpected call');
-          return step(records);
+          return step(command);
+        },
+        routeOfRow(bytes: Buffer, rowStart: number): number {
+          // The scripted route of a row is chosen by its digest's first byte (record(i) fills it with i).
+          return route(10 + bytes[rowStart + 4]);
         },
       } as unknown as WriteClient;
-      return { client, calls };
+      return { client, calls, sent };
     }
-    const codes = (...values: number[]) => (): BatchResult => ({ resultCodes: Int32Array.from(values), unanswered: 0, failures: [] });
+    const codes = (...values: number[]) => (): CommandResult => ({ resultCodes: Int32Array.from(values), failure: null });
+    const failAll = (error: AerospikeError) => (command: EncodedCommand): CommandResult => ({
+      resultCodes: new Int32Array(command.rowCount).fill(ROW_UNANSWERED),
+      failure: error,
+    });
 
     function batcher(client: WriteClient, counters: Counters, fatal: Error[] = [], ignoreRecordError = false): Batcher {
       return new Batcher({
         client,
         mode: 'batch',
-        flags: restoreWriteFlags({ unique: false, replace: false, noGeneration: false }),
+        flags: FLAGS,
         retry: { maxRetries: 3, scaleFactorMicros: 1000 },
         sleep: async () => undefined,
         counters,
@@ -180,11 +173,20 @@ describe('restore engine parts', () => {
       });
     }
 
+    function command(ids: number[], file = 'f'): EncodedCommand {
+      const builder = new BatchCommandBuilder(0, ids.length, FLAGS.batchRow);
+      for (const id of ids) {
+        const r = record(id);
+        builder.appendRecord(r, BatchCommandBuilder.rowSize(r), 7);
+      }
+      return builder.take(file, 10_000)!;
+    }
+
     it('counts each outcome once and sends again only the rows that failed in a transient way', async () => {
       const { client, calls } = scripted([codes(0, 14, 3, 5, 18), codes(0, 0)]);
       const counters = new Counters();
       const b = batcher(client, counters);
-      await b.submit({ records: [0, 1, 2, 3, 4].map((i) => record(i)), ttls: new Uint32Array(5), file: 'f' });
+      await b.submit(command([0, 1, 2, 3, 4]));
       await b.drain();
       expect(calls).to.deep.equal([[10, 11, 12, 13, 14], [11, 14]]);
       expect(counters.get(Counter.RECORDS_INSERTED)).to.equal(3);
@@ -195,17 +197,43 @@ describe('restore engine parts', () => {
       expect(b.failure).to.equal(null);
     });
 
-    it('retries the rows of a failed per-node command; gives up after --max-retries with C message', async () => {
-      const timeout = (records: readonly AsbRecord[]): BatchResult => ({
-        resultCodes: new Int32Array(records.length).fill(ROW_UNANSWERED),
-        unanswered: records.length,
-        failures: [{ error: new AerospikeError(ClientErrorCode.SOCKET_TIMEOUT, 'no answer'), rows: records.map((_, i) => i) }],
-      });
+    it('retries rows from their bytes: re-routed by digest into per-node commands, re-indexed, never re-encoded', async () => {
+      // Rows of lines 11 and 13 now belong to node 1, the others to node 2.
+      const { client, calls, sent } = scripted(
+        [codes(14, 14, 14, 14), codes(0, 0), codes(0, 0)],
+        (line) => (line % 2 === 1 ? 1 : 2),
+      );
+      const counters = new Counters();
+      const original = command([1, 2, 3, 4]);
+      const rowBytes = (c: EncodedCommand, row: number) => c.bytes.subarray(c.rowOffsets[row], c.rowOffsets[row + 1]);
+      const before = [0, 1, 2, 3].map((row) => Buffer.from(rowBytes(original, row)));
+      const b = batcher(client, counters);
+      await b.submit(original);
+      await b.drain();
+      expect(calls).to.deep.equal([[11, 12, 13, 14], [11, 13], [12, 14]]);
+      expect(sent.slice(1).map((c) => c.slot)).to.deep.equal([1, 2]);
+      for (const [c, rows] of [[sent[1], [0, 2]], [sent[2], [1, 3]]] as const) {
+        rows.forEach((from, to) => {
+          const expected = Buffer.from(before[from]);
+          expected.writeUInt32BE(to, 0);
+          expect(rowBytes(c, to).equals(expected), `row ${to}`).to.equal(true);
+        });
+        // The batch field announces exactly the rows the command holds.
+        expect(c.bytes.readUInt32BE(8 + 22 + 5)).to.equal(rows.length);
+        expect(c.bytes.readUIntBE(2, 6)).to.equal(c.bytes.length - 8);
+      }
+      expect(counters.get(Counter.RECORDS_INSERTED)).to.equal(4);
+      expect(counters.get(Counter.RETRIES)).to.equal(1);
+      expect(counters.get(Counter.RECORDS_IN_FLIGHT)).to.equal(0);
+    });
+
+    it('retries the rows of a failed command; gives up after --max-retries with C message', async () => {
+      const timeout = failAll(new AerospikeError(ClientErrorCode.SOCKET_TIMEOUT, 'no answer'));
       const { client, calls } = scripted([timeout, timeout, timeout, timeout]);
       const counters = new Counters();
       const fatal: Error[] = [];
       const b = batcher(client, counters, fatal);
-      await b.submit({ records: [record(1), record(2)], ttls: new Uint32Array(2), file: 'f' });
+      await b.submit(command([1, 2]));
       await b.drain();
       expect(calls.length).to.equal(4);
       expect(counters.get(Counter.RETRIES)).to.equal(4);
@@ -218,7 +246,7 @@ describe('restore engine parts', () => {
         const counters = new Counters();
         const fatal: Error[] = [];
         const b = batcher(client, counters, fatal, ignore);
-        await b.submit({ records: [record(1), record(2)], ttls: new Uint32Array(2), file: 'f.asb' });
+        await b.submit(command([1, 2], 'f.asb'));
         await b.drain();
         expect(counters.get(Counter.RECORDS_IGNORED)).to.equal(1);
         expect(counters.get(Counter.RECORDS_INSERTED)).to.equal(1);
@@ -228,21 +256,24 @@ describe('restore engine parts', () => {
     });
 
     it('a permanent command failure stops at once, without retries', async () => {
-      const { client, calls } = scripted([
-        (records) => ({
-          resultCodes: new Int32Array(records.length).fill(ROW_UNANSWERED),
-          unanswered: records.length,
-          failures: [{ error: new AerospikeError(ClientErrorCode.SERVER, 'bad', { resultCode: 4 }), rows: records.map((_, i) => i) }],
-        }),
-      ]);
+      const { client, calls } = scripted([failAll(new AerospikeError(ClientErrorCode.SERVER, 'bad', { resultCode: 4 }))]);
       const counters = new Counters();
       const fatal: Error[] = [];
       const b = batcher(client, counters, fatal);
-      await b.submit({ records: [record(1)], ttls: new Uint32Array(1), file: 'f' });
+      await b.submit(command([1]));
       await b.drain();
       expect(calls.length).to.equal(1);
       expect(counters.get(Counter.RETRIES)).to.equal(0);
       expect(fatal[0]?.message).to.match(/^Error while storing record - code 4/);
+    });
+
+    it('an unanswered row of a command that did not fail is fatal, naming its line', async () => {
+      const { client } = scripted([() => ({ resultCodes: Int32Array.from([0, ROW_UNANSWERED]), failure: null })]);
+      const fatal: Error[] = [];
+      const b = batcher(client, new Counters(), fatal);
+      await b.submit(command([1, 2], 'g.asb'));
+      await b.drain();
+      expect(fatal[0]?.message).to.match(/record at line 12 got no answer/);
     });
   });
 });

@@ -28,9 +28,11 @@ import {
   GEOJSON_PREFIX_SIZE,
   OP_HEADER_SIZE,
   keyFieldSize,
+  copyBytes,
   writeBytesField,
   writeKeyField,
   encodeTarget,
+  type EncodeTarget,
   writeMsgHeader,
   writeOpsSize,
   writeWriteOps,
@@ -44,9 +46,9 @@ export const BATCH_PARENT_FLAGS =
 export const BATCH_WRITE_ROW_META = BatchRowMeta.HAS_INFO2_INFO3 | BatchRowMeta.HAS_GENERATION | BatchRowMeta.HAS_TTL;
 
 /** index + digest + meta + info1 + info2 + info3 + gen:u16 + ttl:u32 + n_fields:u16 + n_ops:u16 */
-const ROW_FIXED_SIZE = 4 + DIGEST_SIZE + 1 + 1 + 2 + 2 + 4 + 2 + 2;
+export const ROW_FIXED_SIZE = 4 + DIGEST_SIZE + 1 + 1 + 2 + 2 + 4 + 2 + 2;
 /** proto header + msg header + field header + count:u32 + parent flags:u8 */
-const BATCH_PREFIX_SIZE = PROTO_HEADER_SIZE + MSG_HEADER_SIZE + FIELD_HEADER_SIZE + 4 + 1;
+export const BATCH_PREFIX_SIZE = PROTO_HEADER_SIZE + MSG_HEADER_SIZE + FIELD_HEADER_SIZE + 4 + 1;
 
 const EMPTY = new Uint8Array(0);
 
@@ -107,10 +109,83 @@ export type RequestAllocator = (size: number) => Buffer;
 
 const allocate: RequestAllocator = (size) => Buffer.allocUnsafe(size);
 
+/** The meta, info1, info2 and info3 bytes every write row starts its header with, as one 32-bit value. */
+export function batchRowInfo(flags: WriteFlags): number {
+  const info2 = flags.info2 | Info2.WRITE | Info2.RESPOND_ALL_OPS;
+  return ((BATCH_WRITE_ROW_META << 24) | (info2 << 8) | flags.info3) >>> 0;
+}
+
+/**
+ * Bytes of `record`'s write row, validated: throws ENCODE (naming the record's line) for what
+ * cannot be sent. The one size pass of every row encoder.
+ */
+export function checkedRowSize(record: AsbRecord): number {
+  const size = fastRowSize(record);
+  if (size > 0) return size;
+  checkRecord(record);
+  return batchWriteRowSize(record);
+}
+
+/**
+ * Writes one write row at `offset` (`rowInfo` from {@link batchRowInfo}); returns the offset after
+ * it. The single place that lays out a batch write row: every batch command is made of these.
+ */
+export function writeBatchWriteRow(
+  target: EncodeTarget,
+  offset: number,
+  index: number,
+  record: AsbRecord,
+  ttl: number,
+  rowInfo: number,
+  withGeneration: boolean,
+): number {
+  const view = target.view;
+  const key = record.key;
+  view.setUint32(offset, index);
+  copyBytes(target.bytes, offset + 4, record.digest);
+  offset += 4 + DIGEST_SIZE;
+  view.setUint32(offset, rowInfo);
+  // The row generation is 16 bits on the wire (record generations are 16 bits on the server too).
+  view.setUint16(offset + 4, withGeneration ? record.generation & 0xffff : 0);
+  view.setUint32(offset + 6, ttl >>> 0);
+  view.setUint16(offset + 10, key === null ? 2 : 3);
+  view.setUint16(offset + 12, record.bins.length);
+  offset += 14;
+  offset = writeBytesField(target, offset, FieldType.NAMESPACE, record.namespace);
+  offset = writeBytesField(target, offset, FieldType.SET, record.set ?? EMPTY);
+  if (key !== null) offset = writeKeyField(target, offset, key, record);
+  return writeWriteOps(target, offset, record);
+}
+
+/**
+ * Writes the proto header, the AS_MSG header and the batch field's head of a batch command of
+ * `rowCount` rows and `size` bytes in all; the rows follow at {@link BATCH_PREFIX_SIZE}.
+ */
+export function writeBatchPrefix(buf: Buffer, view: DataView, size: number, rowCount: number, timeoutMs: number): void {
+  writeProtoHeader(buf, 0, ProtoType.AS_MSG, size - PROTO_HEADER_SIZE);
+  const offset = writeMsgHeader(view, PROTO_HEADER_SIZE, Info1.BATCH, 0, 0, 0, 0, 0, timeoutMs >>> 0, 1, 0);
+  view.setUint32(offset, size - offset - 4);
+  buf[offset + 4] = FieldType.BATCH_INDEX;
+  view.setUint32(offset + 5, rowCount);
+  buf[offset + 9] = BATCH_PARENT_FLAGS;
+}
+
+/** The byte offset of the AS_MSG transaction TTL (the server-side timeout) in any AS_MSG request. */
+export const TRANSACTION_TTL_OFFSET = PROTO_HEADER_SIZE + 14;
+
+/** The largest body a batch command may have. */
+export function checkBatchBodySize(bodySize: number, rowCount: number): void {
+  if (bodySize > PROTO_SIZE_MAX) {
+    throw new AerospikeError(
+      ClientErrorCode.ENCODE,
+      `a batch of ${rowCount} records needs ${bodySize} bytes, above the server's ${PROTO_SIZE_MAX}-byte message limit; use a smaller batch size`,
+    );
+  }
+}
+
 /**
  * Encodes the rows `rows[0..rowCount)` (indices into `records` and `ttls`; null = all in order) as
- * one batch write. Each row is sent with its index into `records`, so answers from several
- * per-node batches land in one result array.
+ * one batch write. Each row is sent with its index into `records`.
  */
 export function encodeBatchWriteRows(
   records: readonly AsbRecord[],
@@ -126,73 +201,20 @@ export function encodeBatchWriteRows(
   for (let r = 0; r < rowCount; r++) size += fastRowSize(records[rows === null ? r : rows[r]]);
   if (!(size > 0)) {
     // A value of the wrong JS type made a length undefined: find it and say which.
-    for (let r = 0; r < rowCount; r++) {
-      const record = records[rows === null ? r : rows[r]];
-      checkRecord(record);
-      batchWriteRowSize(record);
-    }
+    for (let r = 0; r < rowCount; r++) checkedRowSize(records[rows === null ? r : rows[r]]);
     throw new AerospikeError(ClientErrorCode.ENCODE, 'a batch record has a value that cannot be encoded');
   }
-  const bodySize = size - PROTO_HEADER_SIZE;
-  if (bodySize > PROTO_SIZE_MAX) {
-    throw new AerospikeError(
-      ClientErrorCode.ENCODE,
-      `a batch of ${rowCount} records needs ${bodySize} bytes, above the server's ${PROTO_SIZE_MAX}-byte message limit; use a smaller batch size`,
-    );
-  }
+  checkBatchBodySize(size - PROTO_HEADER_SIZE, rowCount);
 
-  const info2 = flags.info2 | Info2.WRITE | Info2.RESPOND_ALL_OPS;
-  const info3 = flags.info3;
-  // meta, info1, info2, info3 of every row, as one 32-bit store.
-  const rowInfo = ((BATCH_WRITE_ROW_META << 24) | (info2 << 8) | info3) >>> 0;
+  const rowInfo = batchRowInfo(flags);
   const withGeneration = sendsGeneration(flags);
-
   const buf = allocator(size);
   const target = encodeTarget(buf);
-  const view = target.view;
-  writeProtoHeader(buf, 0, ProtoType.AS_MSG, bodySize);
-  let offset = writeMsgHeader(view, PROTO_HEADER_SIZE, Info1.BATCH, 0, 0, 0, 0, 0, timeoutMs >>> 0, 1, 0);
-  view.setUint32(offset, size - offset - 4);
-  buf[offset + 4] = FieldType.BATCH_INDEX;
-  view.setUint32(offset + 5, rowCount);
-  buf[offset + 9] = BATCH_PARENT_FLAGS;
-  offset += FIELD_HEADER_SIZE + 4 + 1;
-
-  // Consecutive records share their namespace and set Buffers: both fields are encoded once and
-  // copied from the first row that has them.
-  let lastNamespace: Buffer | null = null;
-  let lastSet: Buffer | null = null;
-  let fieldsStart = 0;
-  let fieldsLength = 0;
+  writeBatchPrefix(buf, target.view, size, rowCount, timeoutMs);
+  let offset = BATCH_PREFIX_SIZE;
   for (let r = 0; r < rowCount; r++) {
     const index = rows === null ? r : rows[r];
-    const record = records[index];
-    const key = record.key;
-    view.setUint32(offset, index);
-    buf.set(record.digest, offset + 4);
-    offset += 4 + DIGEST_SIZE;
-    view.setUint32(offset, rowInfo);
-    // The row generation is 16 bits on the wire (record generations are 16 bits on the server too).
-    view.setUint16(offset + 4, withGeneration ? record.generation & 0xffff : 0);
-    view.setUint32(offset + 6, ttls[index] >>> 0);
-    view.setUint16(offset + 10, key === null ? 2 : 3);
-    view.setUint16(offset + 12, record.bins.length);
-    offset += 14;
-    const namespace = record.namespace;
-    const set = record.set;
-    if (r > 0 && namespace === lastNamespace && set === lastSet) {
-      buf.copyWithin(offset, fieldsStart, fieldsStart + fieldsLength);
-      offset += fieldsLength;
-    } else {
-      fieldsStart = offset;
-      offset = writeBytesField(target, offset, FieldType.NAMESPACE, namespace);
-      offset = writeBytesField(target, offset, FieldType.SET, set ?? EMPTY);
-      fieldsLength = offset - fieldsStart;
-      lastNamespace = namespace;
-      lastSet = set;
-    }
-    if (key !== null) offset = writeKeyField(target, offset, key, record);
-    offset = writeWriteOps(target, offset, record);
+    offset = writeBatchWriteRow(target, offset, index, records[index], ttls[index], rowInfo, withGeneration);
   }
   if (offset !== size) throw new Error(`internal: batch encoded ${offset} of ${size} bytes`);
   return buf;
@@ -206,4 +228,51 @@ export function encodeBatchWrite(
   timeoutMs: number,
 ): Buffer {
   return encodeBatchWriteRows(records, null, records.length, ttls, flags, timeoutMs);
+}
+
+/** Where a row's parts sit, from the row's start. */
+export const ROW_DIGEST_OFFSET = 4;
+const ROW_GENERATION_OFFSET = 4 + DIGEST_SIZE + 4;
+const ROW_TTL_OFFSET = ROW_GENERATION_OFFSET + 2;
+const ROW_FIELD_COUNT_OFFSET = ROW_TTL_OFFSET + 4;
+const ROW_OP_COUNT_OFFSET = ROW_FIELD_COUNT_OFFSET + 2;
+/** The NAMESPACE field, the first of every write row. */
+export const ROW_NAMESPACE_FIELD_OFFSET = ROW_FIXED_SIZE;
+
+/**
+ * The single-record write (what encodeRecordWrite sends) of the write row at `bytes[start..end)`:
+ * a byte shuffle, since a row holds every field and op a single write needs; only the DIGEST field
+ * is added after SET. `flags` are the single-write flags; the row's generation is sent when they
+ * ask for a generation check (rows carry it whenever the same policy's batch flags do).
+ */
+export function encodeRecordWriteFromRow(bytes: Uint8Array, start: number, end: number, flags: WriteFlags, timeoutMs: number): Buffer {
+  const source = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const fieldsStart = start + ROW_FIXED_SIZE;
+  const namespaceEnd = fieldsStart + 4 + source.readUInt32BE(fieldsStart);
+  const setEnd = namespaceEnd + 4 + source.readUInt32BE(namespaceEnd);
+  const bodySize = MSG_HEADER_SIZE + (end - fieldsStart) + FIELD_HEADER_SIZE + DIGEST_SIZE;
+  const buf = Buffer.allocUnsafe(PROTO_HEADER_SIZE + bodySize);
+  const view = new DataView(buf.buffer, buf.byteOffset, buf.length);
+  writeProtoHeader(buf, 0, ProtoType.AS_MSG, bodySize);
+  let offset = writeMsgHeader(
+    view,
+    PROTO_HEADER_SIZE,
+    0,
+    flags.info2 | Info2.WRITE,
+    flags.info3,
+    0,
+    sendsGeneration(flags) ? source.readUInt16BE(start + ROW_GENERATION_OFFSET) : 0,
+    source.readUInt32BE(start + ROW_TTL_OFFSET),
+    timeoutMs >>> 0,
+    source.readUInt16BE(start + ROW_FIELD_COUNT_OFFSET) + 1,
+    source.readUInt16BE(start + ROW_OP_COUNT_OFFSET),
+  );
+  offset += source.copy(buf, offset, fieldsStart, setEnd);
+  view.setUint32(offset, DIGEST_SIZE + 1);
+  buf[offset + 4] = FieldType.DIGEST_RIPE;
+  offset += FIELD_HEADER_SIZE;
+  offset += source.copy(buf, offset, start + ROW_DIGEST_OFFSET, start + ROW_DIGEST_OFFSET + DIGEST_SIZE);
+  offset += source.copy(buf, offset, setEnd, end);
+  if (offset !== buf.length) throw new Error(`internal: single write from a row encoded ${offset} of ${buf.length} bytes`);
+  return buf;
 }

@@ -2,8 +2,10 @@
  * The worker side: writes records through connections this thread owns, routed by the routing
  * table a Cluster (the tender, usually on the main thread) publishes in a SharedArrayBuffer.
  *
- * - A batch is split by the node that masters each record's partition and sent as one batch
- *   command per node, all at once; answers land by row index in one result array.
+ * - The unit of work is an encoded batch command for one node (batch-command.ts): callers route
+ *   each record as it arrives (routeOf / routeOfRow) and append its row to that node's command,
+ *   so every command carries a full batch; sendCommand sends one and returns its rows' codes.
+ *   writeBatch (records in, one command per owning node) is built on the same pieces.
  * - At most `maxCommandsInFlight` commands run at once over all nodes (asrestore's
  *   --max-async-batches); further ones wait their turn within their total timeout.
  * - Nothing is retried here: a failed node command reports its error and the rows it left
@@ -14,7 +16,8 @@ import type { AsbRecord } from '../asb/types.js';
 import { ProtoType, ResultCode } from './protocol.js';
 import type { WriteFlags } from './write-flags.js';
 import { AerospikeError, ClientErrorCode, serverError } from './client-errors.js';
-import { encodeBatchWriteRows } from './batch-codec.js';
+import { TRANSACTION_TTL_OFFSET, encodeRecordWriteFromRow } from './batch-codec.js';
+import { NodeCommandSet, rowDigest, rowNamespace, type EncodedCommand } from './batch-command.js';
 import { encodeRecordWrite } from './message-codec.js';
 import { BatchAnswerParser, ROW_UNANSWERED, parseRecordAnswer } from './response-parser.js';
 import { partitionOf } from './replicas.js';
@@ -26,9 +29,8 @@ import { TlsConnector, type ResolvedTls } from './tls-options.js';
 import { formatAddress } from './host-list.js';
 
 export { ROW_UNANSWERED };
+export type { EncodedCommand };
 
-/** rowGroup of a row that no node command carries. */
-const NO_GROUP = 0xffff;
 
 export interface WriteClientOptions {
   /** From prepareAuth; the same the Cluster was given. */
@@ -66,6 +68,14 @@ export interface BatchResult {
   failures: BatchFailure[];
 }
 
+/** The answer to one encoded command. */
+export interface CommandResult {
+  /** Per row: the server's result code, or ROW_UNANSWERED when the command failed first. */
+  resultCodes: Int32Array;
+  /** Why the command failed as a whole (transport error, timeout, batch-level result code, no node); null when it did not. */
+  failure: AerospikeError | null;
+}
+
 interface NodePool {
   incarnation: number;
   node: RoutedNode;
@@ -93,9 +103,7 @@ export class WriteClient {
   private readonly idleTimeoutMs: number;
   private running = 0;
   private readonly waiters: Waiter[] = [];
-  /** Scratch for grouping rows by node: slot → group of the batch being grouped, -1 = none. */
-  private readonly groupOfSlot: Int16Array;
-  private lastNamespaceBytes: Buffer | null = null;
+  private lastNamespaceBytes: Uint8Array | null = null;
   private lastNamespace: RoutedNamespace | null = null;
   private readonly trimTimer: NodeJS.Timeout;
   private closed = false;
@@ -111,7 +119,6 @@ export class WriteClient {
     this.maxConnectionsPerNode = Math.max(1, options.maxConnectionsPerNode ?? this.maxInFlight);
     this.idleTimeoutMs = options.idleTimeoutMs ?? 55_000;
     this.snapshot = this.routing.snapshot();
-    this.groupOfSlot = new Int16Array(this.routing.maxNodes).fill(-1);
     this.adoptSessions();
     this.trimTimer = setInterval(() => {
       for (const entry of this.pools.values()) entry.pool.trim();
@@ -129,6 +136,16 @@ export class WriteClient {
     return this.masterSlot(record);
   }
 
+  /**
+   * The routing slot of the node that masters the partition of the write row at `rowStart` of
+   * `bytes` now (-1: none), from the namespace and digest the row carries. Throws NAMESPACE_NOT_FOUND.
+   */
+  routeOfRow(bytes: Buffer, rowStart: number): number {
+    this.refreshRouting();
+    const namespace = this.namespaceNamed(rowNamespace(bytes, rowStart));
+    return this.liveOwner(namespace, partitionOf(rowDigest(bytes, rowStart)));
+  }
+
   /** Commands running now. */
   get inFlight(): number {
     return this.running;
@@ -137,7 +154,8 @@ export class WriteClient {
   /**
    * Writes `records` (their namespace already the target one) as batch commands, one per owning
    * node. `ttls[i]` is record i's TTL on the wire. Rejects only for NAMESPACE_NOT_FOUND (the
-   * cluster has no such namespace) or CLOSED; every other failure is in the result.
+   * cluster has no such namespace), ENCODE (a record that cannot be sent) or CLOSED; every other
+   * failure is in the result.
    */
   async writeBatch(records: readonly AsbRecord[], ttls: ArrayLike<number>, flags: WriteFlags): Promise<BatchResult> {
     const count = records.length;
@@ -145,59 +163,64 @@ export class WriteClient {
     const result: BatchResult = { resultCodes, unanswered: count, failures: [] };
     if (count === 0) return result;
     if (this.closed || this.routing.closed) throw this.closedError();
-    const deadline = Date.now() + this.totalTimeoutMs;
     this.refreshRouting();
-
-    // Group rows by the node slot that masters their partition (rows no node masters: NO_GROUP).
-    const rowGroup = new Uint16Array(count);
-    const groupOfSlot = this.groupOfSlot;
-    const groupSlots: number[] = [];
-    const groupSizes: number[] = [];
-    let unroutable: number[] | null = null;
+    // Per slot + 1, the record indices in row order; each command takes its rows from the front.
+    const indicesOfSlot: number[][] = [];
+    const taken: number[] = [];
+    const sent: Promise<void>[] = [];
+    const commands = new NodeCommandSet(count, flags, (command) => {
+      const at = command.slot + 1;
+      const first = taken[at] ?? 0;
+      const indices = indicesOfSlot[at].slice(first, first + command.rowCount);
+      taken[at] = first + command.rowCount;
+      sent.push(
+        this.sendCommand(command).then(({ resultCodes: codes, failure }) => {
+          for (let row = 0; row < indices.length; row++) resultCodes[indices[row]] = codes[row];
+          if (failure !== null) {
+            result.failures.push({ error: failure, rows: indices.filter((_, row) => codes[row] === ROW_UNANSWERED) });
+          }
+        }),
+      );
+    });
     for (let i = 0; i < count; i++) {
       const slot = this.masterSlot(records[i]);
-      if (slot < 0) {
-        rowGroup[i] = NO_GROUP;
-        (unroutable ??= []).push(i);
-        continue;
-      }
-      let group = groupOfSlot[slot];
-      if (group < 0) {
-        group = groupSlots.length;
-        groupOfSlot[slot] = group;
-        groupSlots.push(slot);
-        groupSizes.push(0);
-      }
-      groupSizes[group]++;
-      rowGroup[i] = group;
+      (indicesOfSlot[slot + 1] ??= []).push(i);
+      commands.addRecord(slot, records[i], ttls[i], '');
     }
-    for (const slot of groupSlots) groupOfSlot[slot] = -1;
-    const groupRows = groupSizes.map((size) => new Uint32Array(size));
-    const fill = new Array<number>(groupSlots.length).fill(0);
-    for (let i = 0; i < count; i++) {
-      const group = rowGroup[i];
-      if (group !== NO_GROUP) groupRows[group][fill[group]++] = i;
-    }
-    if (unroutable !== null) {
-      result.failures.push({
-        error: new AerospikeError(
-          ClientErrorCode.PARTITION_UNAVAILABLE,
-          `no live node masters the partitions of ${unroutable.length} record(s) (the cluster is changing)`,
-        ),
-        rows: unroutable,
-      });
-    }
-
-    const outcomes = await Promise.all(
-      groupSlots.map((slot, group) =>
-        this.sendBatch(slot, records, groupRows[group], ttls, flags, resultCodes, rowGroup, group, deadline),
-      ),
-    );
-    for (const failure of outcomes) if (failure !== null) result.failures.push(failure);
+    commands.flush('');
+    await Promise.all(sent);
     let unanswered = 0;
     for (let i = 0; i < count; i++) if (resultCodes[i] === ROW_UNANSWERED) unanswered++;
     result.unanswered = unanswered;
     return result;
+  }
+
+  /**
+   * Sends an encoded batch command to the node it was built for and collects its rows' result
+   * codes. Never rejects: a command that fails as a whole (including a node that has left, or
+   * slot -1) reports why in `failure`, its unanswered rows ROW_UNANSWERED, `inDoubt` telling
+   * whether the request reached the wire.
+   */
+  async sendCommand(command: EncodedCommand): Promise<CommandResult> {
+    const resultCodes = new Int32Array(command.rowCount).fill(ROW_UNANSWERED);
+    const failure = await this.runCommand(command, resultCodes);
+    return { resultCodes, failure };
+  }
+
+  /**
+   * Writes row `row` of `command` as a single-record write (byte-identical to writeRecord of its
+   * record) to the command's node; resolves with the server's result code. Rejects with a typed
+   * AerospikeError for client-side failures (connection, timeouts, no node).
+   */
+  async writeRow(command: EncodedCommand, row: number, flags: WriteFlags): Promise<number> {
+    if (this.closed || this.routing.closed) throw this.closedError();
+    const deadline = Date.now() + this.totalTimeoutMs;
+    this.refreshRouting();
+    if (command.slot < 0) {
+      throw new AerospikeError(ClientErrorCode.PARTITION_UNAVAILABLE, `no live node masters the partition of the record at line ${command.lines[row]}`);
+    }
+    const request = encodeRecordWriteFromRow(command.bytes, command.rowOffsets[row], command.rowOffsets[row + 1], flags, this.totalTimeoutMs);
+    return this.executeSingle(command.slot, request, deadline);
   }
 
   /**
@@ -213,6 +236,10 @@ export class WriteClient {
       throw new AerospikeError(ClientErrorCode.PARTITION_UNAVAILABLE, `no live node masters the partition of the record at line ${record.line}`);
     }
     const request = encodeRecordWrite(record, ttl, flags, this.totalTimeoutMs);
+    return this.executeSingle(slot, request, deadline);
+  }
+
+  private async executeSingle(slot: number, request: Buffer, deadline: number): Promise<number> {
     await this.acquirePermit(deadline);
     try {
       const entry = this.poolFor(slot);
@@ -253,31 +280,31 @@ export class WriteClient {
 
   // ---------------------------------------------------------------------------------------------
 
-  private async sendBatch(
-    slot: number,
-    records: readonly AsbRecord[],
-    rows: Uint32Array,
-    ttls: ArrayLike<number>,
-    flags: WriteFlags,
-    resultCodes: Int32Array,
-    rowGroup: Uint16Array,
-    group: number,
-    deadline: number,
-  ): Promise<BatchFailure | null> {
+  /** Runs one batch command; fills `resultCodes` by row; returns why it failed as a whole, or null. */
+  private async runCommand(command: EncodedCommand, resultCodes: Int32Array): Promise<AerospikeError | null> {
+    const rows = command.rowCount;
+    if (this.closed || this.routing.closed) return this.closedError();
+    if (command.slot < 0) {
+      return new AerospikeError(
+        ClientErrorCode.PARTITION_UNAVAILABLE,
+        `no live node masters the partitions of ${rows} record(s) (the cluster is changing)`,
+      );
+    }
+    const deadline = Date.now() + this.totalTimeoutMs;
+    this.refreshRouting();
     let permitted = false;
     try {
-      await this.acquirePermit(deadline);
+      const waiting = this.acquirePermit(deadline);
+      if (waiting !== undefined) await waiting;
       permitted = true;
-      const entry = this.poolFor(slot);
+      const entry = this.poolFor(command.slot);
       const connection = await entry.pool.acquire(deadline);
       const label = entry.pool.label;
-      const parser = new BatchAnswerParser(resultCodes, rowGroup, group, label);
+      const parser = new BatchAnswerParser(resultCodes, null, 0, label);
       try {
-        const request = encodeBatchWriteRows(records, rows, rows.length, ttls, flags, this.totalTimeoutMs, (size) =>
-          connection.requestSpace(size),
-        );
+        command.bytes.writeUInt32BE(this.totalTimeoutMs >>> 0, TRANSACTION_TTL_OFFSET);
         await connection.execute(
-          request,
+          command.bytes,
           (type, body) => {
             if (type !== ProtoType.AS_MSG) throw unexpectedType(type, label);
             return parser.consume(body);
@@ -287,29 +314,22 @@ export class WriteClient {
         );
         if (parser.batchResultCode !== ResultCode.OK) {
           if (needsNewLogin(parser.batchResultCode)) this.sessionRefused(entry, connection);
-          return failureFor(serverError(parser.batchResultCode, `batch write of ${rows.length} records`, label), rows, resultCodes);
+          return serverError(parser.batchResultCode, `batch write of ${rows} records`, label);
         }
-        if (parser.answered < rows.length) {
-          return failureFor(
-            new AerospikeError(
-              ClientErrorCode.PROTOCOL,
-              `node ${label} ended a batch answer after ${parser.answered} of ${rows.length} records`,
-              { node: label, inDoubt: true },
-            ),
-            rows,
-            resultCodes,
-          );
+        if (parser.answered < rows) {
+          return new AerospikeError(ClientErrorCode.PROTOCOL, `node ${label} ended a batch answer after ${parser.answered} of ${rows} records`, {
+            node: label,
+            inDoubt: true,
+          });
         }
         return null;
       } finally {
         entry.pool.release(connection);
       }
     } catch (error) {
-      const typed =
-        error instanceof AerospikeError
-          ? error
-          : new AerospikeError(ClientErrorCode.PROTOCOL, `batch write failed: ${(error as Error).message}`, { cause: error, inDoubt: true });
-      return failureFor(typed, rows, resultCodes);
+      return error instanceof AerospikeError
+        ? error
+        : new AerospikeError(ClientErrorCode.PROTOCOL, `batch write failed: ${(error as Error).message}`, { cause: error, inDoubt: true });
     } finally {
       if (permitted) this.releasePermit();
     }
@@ -317,8 +337,11 @@ export class WriteClient {
 
   /** The node slot mastering the record's partition, or -1 when no live node does. */
   private masterSlot(record: AsbRecord): number {
-    const namespace = this.namespaceOf(record);
-    const owner = namespace.owners[partitionOf(record.digest)] - 1;
+    return this.liveOwner(this.namespaceOf(record), partitionOf(record.digest));
+  }
+
+  private liveOwner(namespace: RoutedNamespace, partition: number): number {
+    const owner = namespace.owners[partition] - 1;
     if (owner < 0) return -1;
     const node = this.snapshot.nodes[owner];
     return node !== undefined && node.state === NodeState.ACTIVE ? owner : -1;
@@ -327,8 +350,16 @@ export class WriteClient {
   private namespaceOf(record: AsbRecord): RoutedNamespace {
     const bytes = record.namespace;
     if (bytes === this.lastNamespaceBytes && this.lastNamespace !== null) return this.lastNamespace;
+    const namespace = this.namespaceNamed(bytes);
+    this.lastNamespaceBytes = bytes;
+    return namespace;
+  }
+
+  private namespaceNamed(bytes: Uint8Array): RoutedNamespace {
+    const last = this.lastNamespace;
+    if (last !== null && sameBytes(last.nameBytes, bytes)) return last;
     for (const namespace of this.snapshot.namespaces) {
-      if (namespace.nameBytes.equals(bytes)) {
+      if (sameBytes(namespace.nameBytes, bytes)) {
         this.lastNamespaceBytes = bytes;
         this.lastNamespace = namespace;
         return namespace;
@@ -337,7 +368,7 @@ export class WriteClient {
     const known = this.snapshot.namespaces.map((namespace) => namespace.name);
     throw new AerospikeError(
       ClientErrorCode.NAMESPACE_NOT_FOUND,
-      `namespace '${bytes.toString('utf8')}' does not exist in the cluster (it has: ${known.length === 0 ? 'none' : known.join(', ')})`,
+      `namespace '${Buffer.from(bytes).toString('utf8')}' does not exist in the cluster (it has: ${known.length === 0 ? 'none' : known.join(', ')})`,
     );
   }
 
@@ -450,12 +481,14 @@ export class WriteClient {
   }
 }
 
-function unexpectedType(type: number, label: string): AerospikeError {
-  return new AerospikeError(ClientErrorCode.PROTOCOL, `node ${label} answered a write with a type ${type} message`, { node: label });
+/** Byte equality for short names (a native compare costs more than the loop). */
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  const length = a.length;
+  if (length !== b.length) return false;
+  for (let i = 0; i < length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
-function failureFor(error: AerospikeError, rows: Uint32Array, resultCodes: Int32Array): BatchFailure {
-  const left: number[] = [];
-  for (let i = 0; i < rows.length; i++) if (resultCodes[rows[i]] === ROW_UNANSWERED) left.push(rows[i]);
-  return { error, rows: left };
+function unexpectedType(type: number, label: string): AerospikeError {
+  return new AerospikeError(ClientErrorCode.PROTOCOL, `node ${label} answered a write with a type ${type} message`, { node: label });
 }

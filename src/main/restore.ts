@@ -21,9 +21,9 @@ import { resolveTlsSettings, type ResolvedTls } from '../shared/aerospike/tls-op
 import type { SecondaryIndexDef, UdfModule } from '../shared/asb/types.js';
 import { Counter, Counters } from '../shared/counters.js';
 import { AsrestoreError } from '../shared/errors.js';
-import { listBackupDirectory, type BackupFileEntry } from '../shared/io/local-files.js';
+import { listBackupFiles, type BackupFileEntry } from '../shared/io/local-files.js';
 import { STDIN_NAME } from '../shared/io/stdin.js';
-import { pumpToPort } from '../shared/port-stream.js';
+import { runWithStreamedSource } from '../shared/port-stream.js';
 import { createRunControl, isStopRequested, requestStop } from '../shared/run-control.js';
 import { InFlightLimit, type WriteMode } from '../worker/batcher.js';
 import type { MetadataReply, MetadataRequest, RestoreFileResult, RestoreFileTask, RestoreRunSettings } from '../worker/restore-task.js';
@@ -213,15 +213,11 @@ async function restoreWithCluster(
   let files: BackupFileEntry[] = [];
   try {
     if (input.kind === 'directories') {
-      let total = 0;
-      for (const directory of input.directories) {
-        const listing = await listBackupDirectory(directory);
-        inf(`Found ${listing.files.length} backup file(s) in ${directory}`);
-        files = files.concat(listing.files);
-        total += listing.totalBytes;
-      }
-      if (files.length === 0) throw new AsrestoreError('NO_BACKUP_FILES', 'No backup files found');
-      if (!options.noRecords) counters.set(Counter.BYTES_ESTIMATED, total);
+      const found = await listBackupFiles(input.directories, {
+        listed: (listing) => inf(`Found ${listing.files.length} backup file(s) in ${listing.directory}`),
+      });
+      files = found.files;
+      if (!options.noRecords) counters.set(Counter.BYTES_ESTIMATED, found.totalBytes);
     } else {
       inf(`Restoring ${options.inputFile}`);
       if (!options.noRecords) {
@@ -378,21 +374,10 @@ async function restoreWithCluster(
       inf('Finished restoring backup file(s)');
       results.push(await running);
     } else {
-      const channel = new MessageChannel();
-      const stdin = deps.stdin ?? process.stdin;
-      const stopPumping = new AbortController();
-      const running = runUnit(STDIN_NAME, false, channel.port2);
-      const pumping = pumpToPort(stdin, channel.port1, {
-        signal: stopPumping.signal,
-        onCancel: () => (stdin as { destroy?: () => void }).destroy?.(),
+      const restored = runWithStreamedSource(deps.stdin ?? process.stdin, (port) => runUnit(STDIN_NAME, false, port), {
+        started: () => inf('Finished restoring backup file(s)'),
       });
-      inf('Finished restoring backup file(s)');
-      try {
-        results.push(await running);
-      } finally {
-        stopPumping.abort();
-        await pumping;
-      }
+      results.push(await restored);
     }
   } catch (error) {
     // A worker that died (restore errors come back as results).

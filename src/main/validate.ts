@@ -8,14 +8,13 @@
  * (which keeps the progress timer on time) exactly as for a file.
  */
 import { open, stat } from 'node:fs/promises';
-import { MessageChannel } from 'node:worker_threads';
 import { Counter, Counters } from '../shared/counters.js';
 import { AsrestoreError } from '../shared/errors.js';
 import { encryptionKeyFromEnv, encryptionKeyFromPem, readEncryptionKeyFile } from '../shared/io/encryption-key.js';
 import { isS3Path } from '../shared/io/input-argument.js';
 import { listBackupFiles, type BackupFileEntry } from '../shared/io/local-files.js';
 import { STDIN_NAME } from '../shared/io/stdin.js';
-import { pumpToPort } from '../shared/port-stream.js';
+import { runWithStreamedSource } from '../shared/port-stream.js';
 import { createRunControl, isStopRequested, requestStop } from '../shared/run-control.js';
 import type { ValidateFileResult, ValidateFileTask } from '../worker/validate-task.js';
 import { err, inf, ver } from './log.js';
@@ -181,26 +180,12 @@ export async function runValidate(options: RestoreOptions, deps: ValidateDepende
       inf('Finished validating backup file(s)');
       results.push(await running);
     } else {
-      const channel = new MessageChannel();
-      const stdin = deps.stdin ?? process.stdin;
-      const stopPumping = new AbortController();
-      interruption.signal.addEventListener('abort', () => stopPumping.abort(), { once: true });
-      const running = pool.run(
-        { ...taskBase, path: STDIN_NAME, announce: false, logOpened: false, port: channel.port2 },
-        { transferList: [channel.port2] },
+      const validated = runWithStreamedSource(
+        deps.stdin ?? process.stdin,
+        (port) => pool.run({ ...taskBase, path: STDIN_NAME, announce: false, logOpened: false, port }, { transferList: [port] }),
+        { signal: interruption.signal, started: () => inf('Finished validating backup file(s)') },
       );
-      const pumping = pumpToPort(stdin, channel.port1, {
-        signal: stopPumping.signal,
-        // A pipe that stays open without data would never end the read loop.
-        onCancel: () => (stdin as { destroy?: () => void }).destroy?.(),
-      });
-      inf('Finished validating backup file(s)');
-      try {
-        results.push(await running);
-      } finally {
-        stopPumping.abort();
-        await pumping;
-      }
+      results.push(await validated);
     }
   } catch (error) {
     // A worker that died (not a validation error: those come back as results).

@@ -8,7 +8,7 @@
  * consumed, so a slow decoder stalls the reading instead of filling memory. The consumer acknowledges
  * each chunk once the next one is requested, i.e. after the previous one was processed.
  */
-import type { MessagePort } from 'node:worker_threads';
+import { MessageChannel, type MessagePort } from 'node:worker_threads';
 
 type ToWorker = { type: 'data'; bytes: ArrayBuffer; length: number } | { type: 'end' } | { type: 'error'; message: string };
 type ToMain = { type: 'ack'; bytes: number } | { type: 'cancel' };
@@ -171,5 +171,42 @@ export async function* chunksFromPort(port: MessagePort): AsyncGenerator<Buffer,
     port.off('message', onMessage);
     port.off('close', onClose);
     port.close();
+  }
+}
+
+export interface StreamToUnitOptions {
+  /** Aborting stops reading the source (e.g. on interrupt, for a source that stays silent). */
+  signal?: AbortSignal;
+  /** Called once the unit runs and the pump has started (C logs its "Finished ..." line then). */
+  started?: () => void;
+}
+
+/**
+ * Runs one unit of work that reads `source` through a new port (`run` gets the consumer's end to
+ * hand to a worker) and pumps the source into it; when the unit ends, however it ends, the pump
+ * stops (the source is destroyed if it can be, as a pipe that stays open without data would never
+ * end the read loop). Resolves with the unit's result.
+ */
+export async function runWithStreamedSource<R>(
+  source: AsyncIterable<Uint8Array | string>,
+  run: (consumerPort: MessagePort) => Promise<R>,
+  options: StreamToUnitOptions = {},
+): Promise<R> {
+  const channel = new MessageChannel();
+  const stopPumping = new AbortController();
+  const stop = (): void => stopPumping.abort();
+  options.signal?.addEventListener('abort', stop, { once: true });
+  const running = run(channel.port2);
+  const pumping = pumpToPort(source, channel.port1, {
+    signal: stopPumping.signal,
+    onCancel: () => (source as { destroy?: () => void }).destroy?.(),
+  });
+  options.started?.();
+  try {
+    return await running;
+  } finally {
+    options.signal?.removeEventListener('abort', stop);
+    stopPumping.abort();
+    await pumping;
   }
 }

@@ -1,5 +1,13 @@
 import { Buffer } from 'node:buffer';
 import { expect } from 'chai';
+import {
+  BASE64_INNER_PADDING,
+  BASE64_INVALID,
+  BASE64_OK,
+  base64LengthByLastGroup,
+  decodeBase64C,
+  decodeBase64Into,
+} from '../../src/shared/asb/base64.js';
 import { bufferView, SlabAllocator } from '../../src/shared/asb/bytes.js';
 import { decimalToDouble } from '../../src/shared/asb/decimal.js';
 import { AsbDecoder } from '../../src/shared/asb/decoder.js';
@@ -118,6 +126,80 @@ describe('asb fast paths', () => {
       ]) {
         expect(Object.is(decodeDouble(text), Number(text)), text).to.equal(true);
       }
+    });
+  });
+
+  describe('decoder integers', () => {
+    function decodeInteger(text: string): number | bigint {
+      const records: AsbRecord[] = [];
+      const decoder = new AsbDecoder({ record: (r) => records.push(r), secondaryIndex() {}, udf() {} }, { file: 'i.asb' });
+      decoder.write(
+        Buffer.from(`Version 3.1\n+ n test\n+ d ${Buffer.alloc(20).toString('base64')}\n+ g 1\n+ t 0\n+ b 1\n- I x ${text}\n`),
+      );
+      decoder.end();
+      return records[0].bins[0].value as number | bigint;
+    }
+
+    it('15, 16 and 17 digits around 2^53: a number exactly when |v| <= 2^53 - 1, else the exact bigint', () => {
+      const cases = [
+        '999999999999999',
+        '1000000000000000',
+        '9007199254740991',
+        '-9007199254740991',
+        '9007199254740992',
+        '-9007199254740992',
+        '9007199254740993',
+        '9999999999999999',
+        '0000000000000123',
+        '-0000000000000000',
+        '10000000000000000',
+        '9223372036854775807',
+        '-9223372036854775808',
+      ];
+      for (const text of cases) {
+        const exact = BigInt(text);
+        const safe = exact >= -BigInt(Number.MAX_SAFE_INTEGER) && exact <= BigInt(Number.MAX_SAFE_INTEGER);
+        const got = decodeInteger(text);
+        if (safe) expect(got, text).to.equal(Number(exact));
+        else expect(got, text).to.equal(exact);
+      }
+    });
+  });
+
+  describe('base64 (C rules through the shifted table)', () => {
+    const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+
+    it('decodes every length and byte value as Node does, at odd offsets', () => {
+      const random = rng(7);
+      for (let n = 1; n <= 80; n++) {
+        const data = Buffer.from(Array.from({ length: n }, () => Math.floor(random() * 256)));
+        const text = Buffer.from(`x${data.toString('base64')}`, 'latin1');
+        const length = text.length - 1;
+        const out = Buffer.alloc(base64LengthByLastGroup(text, 1, length));
+        expect(decodeBase64Into(text, 1, length, out), `n=${n}`).to.equal(BASE64_OK);
+        expect(out.equals(data), `n=${n}`).to.equal(true);
+      }
+      const all = Buffer.from(ALPHABET, 'latin1');
+      expect(decodeBase64C(all, 0, all.length)!.equals(Buffer.from(ALPHABET, 'base64'))).to.equal(true);
+    });
+
+    it('flags an invalid character in any position of any group, and a = inside the data', () => {
+      const valid = Buffer.from('QUJDREVGR0hJSktM', 'latin1');
+      for (let at = 0; at < valid.length; at++) {
+        for (const bad of [0x00, 0x0a, 0x20, 0x2d, 0x5f, 0x80, 0xff]) {
+          const text = Buffer.from(valid);
+          text[at] = bad;
+          const out = Buffer.alloc(base64LengthByLastGroup(text, 0, text.length));
+          expect(decodeBase64Into(text, 0, text.length, out), `${bad} at ${at}`).to.equal(BASE64_INVALID);
+          expect(decodeBase64C(text, 0, text.length), `${bad} at ${at}`).to.equal(null);
+        }
+      }
+      const padded = Buffer.from('QQ==QUJD', 'latin1');
+      const out = Buffer.alloc(base64LengthByLastGroup(padded, 0, padded.length));
+      expect(decodeBase64Into(padded, 0, padded.length, out)).to.equal(BASE64_INNER_PADDING);
+      // C: the length is the sum of the groups' own lengths (1 for QQ==, 3), cut from the front of
+      // the 3-bytes-per-group output.
+      expect([...decodeBase64C(padded, 0, padded.length)!]).to.deep.equal([0x41, 0x00, 0x00, 0x41]);
     });
   });
 

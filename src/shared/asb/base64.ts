@@ -45,6 +45,26 @@ export const BASE64_PAIR: Uint16Array = (() => {
   return table;
 })();
 
+const SHIFTED_PADDING = 1 << 24;
+const SHIFTED_INVALID = 1 << 25;
+
+/**
+ * Character at position k (0-3) of a group -> its 6 bits already shifted into place (table offset
+ * 256 * k), with flag bits above the 24 data bits: {@link SHIFTED_PADDING} for `=`,
+ * {@link SHIFTED_INVALID} for an invalid character. A group is the OR of four lookups; the table is
+ * 4 KiB, so it stays in L1 next to the input, where {@link BASE64_PAIR}'s 128 KiB does not.
+ */
+export const BASE64_SHIFTED: Int32Array = (() => {
+  const table = new Int32Array(1024);
+  for (let c = 0; c < 256; c++) {
+    const flagged = BASE64_FLAGGED[c];
+    const flags = flagged & 0x80 ? SHIFTED_INVALID : flagged & 0x40 ? SHIFTED_PADDING : 0;
+    const bits = flagged & 63;
+    for (let k = 0; k < 4; k++) table[256 * k + c] = flags | (bits << (18 - 6 * k));
+  }
+  return table;
+})();
+
 const EQUALS = 0x3d;
 
 /** Offset of the first group (from `start`, a multiple of 4 below `length`) holding an invalid character, or -1. */
@@ -105,21 +125,20 @@ export const BASE64_INNER_PADDING = 2;
  */
 export function decodeBase64Into(src: Uint8Array, start: number, length: number, out: Uint8Array): number {
   const last = start + length - 4;
+  const table = BASE64_SHIFTED;
   let flags = 0;
   let o = 0;
   let i = start;
   for (; i < last; i += 4) {
-    const high = BASE64_PAIR[src[i] | (src[i + 1] << 8)];
-    const low = BASE64_PAIR[src[i + 2] | (src[i + 3] << 8)];
-    flags |= high | low;
-    // Flag bits end up in what is written only when the result is thrown away below.
-    const v = (high << 12) | low;
+    const v = table[src[i]] | table[256 + src[i + 1]] | table[512 + src[i + 2]] | table[768 + src[i + 3]];
+    flags |= v;
+    // Byte stores keep bits 0-23 only: the flag bits never reach the output.
     out[o] = v >>> 16;
     out[o + 1] = v >>> 8;
     out[o + 2] = v;
     o += 3;
   }
-  if (flags > 0xfff) return flags & 0x8000 ? BASE64_INVALID : BASE64_INNER_PADDING;
+  if (flags > 0xffffff) return flags & SHIFTED_INVALID ? BASE64_INVALID : BASE64_INNER_PADDING;
   const d1 = BASE64_LENIENT[src[i]];
   const d2 = BASE64_LENIENT[src[i + 1]];
   const d3 = BASE64_LENIENT[src[i + 2]];

@@ -1368,7 +1368,10 @@ export class AsbDecoder {
       value = value * 10 + (c - CHAR_0);
       i++;
     }
-    if (i < end && c === delimiter && i - digitsStart <= 15) {
+    // Up to 15 digits the sum is exact; a 16-digit one is exact when it is at most 2^53 - 1 (rounding
+    // is monotonic, so a true value above that never comes out at or below it).
+    const digits = i - digitsStart;
+    if (i < end && c === delimiter && (digits <= 15 || (digits === 16 && value <= MAX_SAFE))) {
       this.pos = i;
       return negative ? 0 - value : value;
     }

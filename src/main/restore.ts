@@ -211,6 +211,7 @@ async function restoreWithCluster(
 
   // The backup units.
   let files: BackupFileEntry[] = [];
+  let inputFileSize: number | undefined;
   try {
     if (input.kind === 'directories') {
       const found = await listBackupFiles(input.directories, {
@@ -225,6 +226,7 @@ async function restoreWithCluster(
         else {
           try {
             const st = await stat(input.path);
+            if (st.isFile()) inputFileSize = st.size;
             counters.set(Counter.BYTES_ESTIMATED, st.isFile() ? st.size : 0);
           } catch {
             // The worker reports the open failure with its own message.
@@ -335,10 +337,10 @@ async function restoreWithCluster(
       return result;
     });
   /** One input; for a single input, its batches also go to the other threads' writers. */
-  const runUnit = (path: string, announce: boolean, dataPort?: MessagePort): Promise<RestoreWorkerResult> => {
+  const runUnit = (path: string, announce: boolean, dataPort?: MessagePort, sizeHint?: number): Promise<RestoreWorkerResult> => {
     const { local, remote } = metadataChannel();
     openPorts.push(local);
-    const task: RestoreFileTask = { kind: 'restore-file', run, path, announce, metadataPort: remote };
+    const task: RestoreFileTask = { kind: 'restore-file', run, path, sizeHint, announce, metadataPort: remote };
     const transferList: MessagePort[] = [remote];
     if (dataPort !== undefined) {
       task.port = dataPort;
@@ -365,12 +367,12 @@ async function restoreWithCluster(
   };
   try {
     if (input.kind === 'directories') {
-      const started = runBounded(files.length, options.parallel, (index) => (isStopRequested(control) ? null : runUnit(files[index].path, true)));
+      const started = runBounded(files.length, options.parallel, (index) => (isStopRequested(control) ? null : runUnit(files[index].path, true, undefined, files[index].size)));
       // C prints this right after starting its threads, not when they are done.
       inf('Finished restoring backup file(s)');
       results.push(...(await started));
     } else if (input.kind === 'file') {
-      const running = runUnit(input.path, false);
+      const running = runUnit(input.path, false, undefined, inputFileSize);
       inf('Finished restoring backup file(s)');
       results.push(await running);
     } else {

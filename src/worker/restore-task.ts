@@ -19,7 +19,7 @@
  * the tasks it runs in one restore run.
  */
 import type { MessagePort } from 'node:worker_threads';
-import { AsbDecoder } from '../shared/asb/decoder.js';
+import { AsbDecoder, WARM_UP_MIN_INPUT_BYTES, warmUpDecoder } from '../shared/asb/decoder.js';
 import type { AsbRecord, AsbSink, SecondaryIndexDef, UdfModule } from '../shared/asb/types.js';
 import type { SharedClusterSettings } from '../shared/aerospike/cluster.js';
 import { Counter, Counters } from '../shared/counters.js';
@@ -79,6 +79,8 @@ export interface RestoreFileTask {
   /** The file to read, or the stream's name (`[stdin]`) when `port` delivers the bytes. */
   path: string;
   port?: MessagePort;
+  /** The file's size when known (from the listing): small inputs skip the decoder warm-up. */
+  sizeHint?: number;
   /** Directory mode: log `restoring <path>` first. */
   announce: boolean;
   /** Where secondary indexes and UDFs go (see {@link MetadataRequest}). */
@@ -337,6 +339,7 @@ export async function restoreFile(task: RestoreFileTask): Promise<RestoreFileRes
   };
   const input: OpenedBackupInput =
     task.port === undefined ? openBackupFile(task.path, inputOptions) : openBackupStream(chunksFromPort(task.port), task.path, inputOptions);
+  if (!run.noRecords && (task.sizeHint === undefined || task.sizeHint >= WARM_UP_MIN_INPUT_BYTES)) warmUpDecoder({ countOnly: false });
   const sink = new RestoreSink(run, task.path, writer.client, flags.batchRow);
   const decoder = new AsbDecoder(sink, {
     file: task.path,

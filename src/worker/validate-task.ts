@@ -5,7 +5,7 @@
  * the error with its file/line/column and C's follow-up lines). Nothing is sent anywhere.
  */
 import type { MessagePort } from 'node:worker_threads';
-import { AsbDecoder, warmUpDecoder } from '../shared/asb/decoder.js';
+import { AsbDecoder, WARM_UP_MIN_INPUT_BYTES, warmUpDecoder } from '../shared/asb/decoder.js';
 import type { AsbSink } from '../shared/asb/types.js';
 import { Counter, Counters } from '../shared/counters.js';
 import { AsrestoreError } from '../shared/errors.js';
@@ -57,12 +57,6 @@ export interface ValidateFileResult {
   bytesRead: number;
   error?: TaskError;
 }
-
-/**
- * Below this size a file does not pay for warmUpDecoder (tens of milliseconds, once per thread),
- * which saves several times that on big inputs by sparing the decoder's recompilations.
- */
-const WARM_UP_MIN_BYTES = 8 * 1024 * 1024;
 
 /** Counts are pushed to the shared counters at most every this many decoded bytes. */
 const COUNTER_FLUSH_BYTES = 1024 * 1024;
@@ -126,7 +120,7 @@ export async function validateFile(task: ValidateFileTask): Promise<ValidateFile
   if (task.port !== undefined) ver('Backup file is stdin');
   const input: OpenedBackupInput =
     task.port === undefined ? openBackupFile(task.path, options) : openBackupStream(chunksFromPort(task.port), task.path, options);
-  if (task.sizeHint === undefined || task.sizeHint >= WARM_UP_MIN_BYTES) warmUpDecoder({ countOnly: true });
+  if (task.sizeHint === undefined || task.sizeHint >= WARM_UP_MIN_INPUT_BYTES) warmUpDecoder({ countOnly: true });
   const decoder = new AsbDecoder(discard, {
     file: task.path,
     sourceNamespace: task.namespace?.source,

@@ -1917,6 +1917,12 @@ const WARM_UP_HEADER = Buffer.from('Version 3.1\n# namespace test\n');
 const warmedUp = new Set<boolean>();
 
 /**
+ * Below this input size a unit does not pay for warmUpDecoder (about 0.1 CPU-s, once per thread
+ * and mode), which saves several times that on big inputs by sparing the decoder's recompilations.
+ */
+export const WARM_UP_MIN_INPUT_BYTES = 8 * 1024 * 1024;
+
+/**
  * Runs the decoder over a few records, each split at every byte, before real input arrives. Every
  * path a chunk boundary can take then has type feedback when V8 first optimises the hot functions;
  * otherwise each boundary that lands somewhere new deoptimises parseRecord and its inlined callees,

@@ -115,6 +115,8 @@ export async function validateFile(task: ValidateFileTask): Promise<ValidateFile
     compress: task.compress ?? undefined,
     encryption: task.encryption === null ? undefined : { algorithm: task.encryption.algorithm, key: Buffer.from(task.encryption.key) },
     onRawBytes,
+    // The countOnly decoder keeps no view of a chunk past write().
+    transientChunks: true,
   };
   ver(`Opening backup file ${task.path}`);
   if (task.port !== undefined) ver('Backup file is stdin');

@@ -3,6 +3,7 @@ import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { openBackupFile } from '../../src/shared/io/backup-input.js';
+import { REUSED_READ_CHUNK_BYTES } from '../../src/shared/io/local-files.js';
 import { createBackupOutputStream, createBackupWriter, encodeBackupBytes, type BackupOutputOptions } from '../../src/shared/io/backup-writer.js';
 import { IoErrorCode } from '../../src/shared/io/io-error-codes.js';
 import { collect, expectAsrestoreError, expectDisjointChunks, makeTempDir, openFdCount, sampleAsbText } from './helpers.js';
@@ -52,6 +53,37 @@ describe('io/backup-input', () => {
       await input.close();
     });
   }
+
+  it('transientChunks: a plain file is read into one reused buffer, in order, each chunk intact until the next is asked for', async () => {
+    const path = join(temp.dir, 'transient.asb');
+    writeFileSync(path, text);
+    let reported = 0;
+    const input = openBackupFile(path, { transientChunks: true, onRawBytes: (n) => (reported += n) });
+    const copies: Buffer[] = [];
+    const backing = new Set<ArrayBufferLike>();
+    for await (const chunk of input.chunks) {
+      const copy = Buffer.from(chunk);
+      // No read may land in the buffer while the chunk is being used.
+      await new Promise((resolve) => setTimeout(resolve, 2));
+      expect(chunk.equals(copy)).to.equal(true);
+      copies.push(copy);
+      backing.add(chunk.buffer);
+    }
+    expect(Buffer.concat(copies).equals(text)).to.equal(true);
+    expect(copies.length).to.equal(Math.ceil(text.length / REUSED_READ_CHUNK_BYTES));
+    expect(backing.size).to.equal(1);
+    expect(reported).to.equal(text.length);
+  });
+
+  it('transientChunks is ignored when a decryption or decompression stage reads the file', async () => {
+    const path = join(temp.dir, 'transient-zstd.asb');
+    const writer = await createBackupWriter(path, { compress: 'zstd' });
+    await writer.write(text);
+    await writer.close();
+    const chunks = await collect(openBackupFile(path, { compress: 'zstd', transientChunks: true }).chunks);
+    expectDisjointChunks(chunks);
+    expect(Buffer.concat(chunks).equals(text)).to.equal(true);
+  });
 
   it('the writer can end frames explicitly and writes strings as UTF-8', async () => {
     const path = join(temp.dir, 'frames.asb');

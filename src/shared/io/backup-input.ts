@@ -21,6 +21,12 @@ export interface BackupInputOptions {
   encryption?: AesCtrKey;
   /** Called with every increment of rawBytesRead() (e.g. to add to the shared BYTES_READ counter). */
   onRawBytes?: (bytes: number) => void;
+  /**
+   * The consumer keeps no view of a chunk once it asks for the next one (the decoder's countOnly
+   * mode): a plain local file is then read into one reused buffer (local-files.ts reuseBuffer).
+   * Ignored with decryption or decompression, whose stages may still hold their input.
+   */
+  transientChunks?: boolean;
 }
 
 export interface OpenedBackupInput {
@@ -39,7 +45,8 @@ export interface OpenedBackupInput {
 
 /** Opens a local backup file. Opening errors surface on the first iteration, naming the file. */
 export function openBackupFile(path: string, options: BackupInputOptions = {}): OpenedBackupInput {
-  return openLayers(path, options, (onBytes) => readFileChunks(path, { onBytes }));
+  const reuseBuffer = options.transientChunks === true && options.encryption === undefined && options.compress === undefined;
+  return openLayers(path, options, (onBytes) => readFileChunks(path, { onBytes, reuseBuffer }));
 }
 
 /**

@@ -9,6 +9,7 @@
  * where C would also pick a directory or FIFO named "x.asb" and fail on it; the estimate is summed
  * over all --directory-list entries (C keeps only the last directory's sum).
  */
+import { readSync } from 'node:fs';
 import { open, readdir, stat, type FileHandle } from 'node:fs/promises';
 import { AsrestoreError } from '../errors.js';
 import { IoErrorCode } from './io-error-codes.js';
@@ -141,18 +142,41 @@ export interface ReadFileChunksOptions {
   chunkBytes?: number;
   /** Called with each chunk's length as it is handed on. */
   onBytes?: (bytes: number) => void;
+  /**
+   * The consumer is done with each chunk (keeps no view of it) once it asks for the next one: the
+   * file is then read synchronously, on the consumer's thread, into one reused buffer. Memory stays
+   * flat (fresh chunks are freed only when V8 collects them: peak RSS grew 177 → 289 MB from 1 to
+   * 4 GiB of --validate input), and the kernel copies into pages already in this core's cache
+   * (reusing buffers filled by libuv's thread pool cost 0.5 s more system time per GiB, the cache
+   * lines moving between cores). The thread blocks during each read; the kernel's read-ahead keeps
+   * sequential reads mostly in the page cache.
+   */
+  reuseBuffer?: boolean;
 }
+
+/** Chunk size when the buffer is reused: small enough to stay in the CPU caches (128 KiB measured best: 3.5-3.8 CPU-s per GiB of --validate vs 3.9-4.5 for 256-512 KiB and for fresh 1 MiB chunks). */
+export const REUSED_READ_CHUNK_BYTES = 128 * 1024;
 
 /**
  * Reads a file (or FIFO/device) in large chunks. Every chunk is a fresh Buffer, full except the last,
- * never reused or modified afterwards: downstream code may keep views into it. One read is kept in
- * flight ahead of the consumer so disk and decoding overlap.
+ * never reused or modified afterwards: downstream code may keep views into it (unless
+ * `reuseBuffers`). One read is kept in flight ahead of the consumer so disk and decoding overlap.
  */
+function readError(path: string, at: number, error: unknown): AsrestoreError {
+  return new AsrestoreError(
+    IoErrorCode.INPUT_READ_FAILED,
+    `Error while reading backup file ${path} at byte ${at}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+    { file: path },
+    { cause: error },
+  );
+}
+
 export async function* readFileChunks(
   path: string,
   options: ReadFileChunksOptions = {},
 ): AsyncGenerator<Buffer, void, undefined> {
-  const chunkBytes = options.chunkBytes ?? READ_CHUNK_BYTES;
+  const reuse = options.reuseBuffer === true;
+  const chunkBytes = options.chunkBytes ?? (reuse ? REUSED_READ_CHUNK_BYTES : READ_CHUNK_BYTES);
   let handle: FileHandle;
   try {
     handle = await open(path, 'r');
@@ -173,6 +197,27 @@ export async function* readFileChunks(
     // Regular files: size the buffers from the known length so small files do not pin 1 MiB each.
     let expectedRemaining = stats.isFile() ? stats.size : Infinity;
     let position = 0;
+    if (reuse) {
+      const buffer = Buffer.allocUnsafeSlow(chunkBytes);
+      for (;;) {
+        let filled = 0;
+        while (filled < chunkBytes) {
+          let bytesRead: number;
+          try {
+            bytesRead = readSync(handle.fd, buffer, filled, chunkBytes - filled, null);
+          } catch (error) {
+            throw readError(path, position + filled, error);
+          }
+          if (bytesRead === 0) break;
+          filled += bytesRead;
+        }
+        position += filled;
+        if (filled === 0) return;
+        options.onBytes?.(filled);
+        yield filled === chunkBytes ? buffer : buffer.subarray(0, filled);
+        if (filled < chunkBytes) return;
+      }
+    }
     const readChunk = async (): Promise<Buffer | null> => {
       const size = expectedRemaining > 0 ? Math.min(chunkBytes, expectedRemaining) : Math.min(chunkBytes, 64 * 1024);
       const buffer = Buffer.allocUnsafeSlow(size);
@@ -182,12 +227,7 @@ export async function* readFileChunks(
         try {
           ({ bytesRead } = await handle.read(buffer, filled, size - filled, null));
         } catch (error) {
-          throw new AsrestoreError(
-            IoErrorCode.INPUT_READ_FAILED,
-            `Error while reading backup file ${path} at byte ${position + filled}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
-            { file: path },
-            { cause: error },
-          );
+          throw readError(path, position + filled, error);
         }
         if (bytesRead === 0) break;
         filled += bytesRead;

@@ -336,6 +336,9 @@ export async function restoreFile(task: RestoreFileTask): Promise<RestoreFileRes
     compress: run.compress ?? undefined,
     encryption: run.encryption === null ? undefined : { algorithm: run.encryption.algorithm, key: Buffer.from(run.encryption.key) },
     onRawBytes,
+    // Nothing outlives the chunk it was decoded from: each record's row is encoded inside the sink
+    // call, UDF contents are copied before the next read, the decoder copies an incomplete item.
+    transientChunks: true,
   };
   const input: OpenedBackupInput =
     task.port === undefined ? openBackupFile(task.path, inputOptions) : openBackupStream(chunksFromPort(task.port), task.path, inputOptions);
@@ -345,6 +348,7 @@ export async function restoreFile(task: RestoreFileTask): Promise<RestoreFileRes
     file: task.path,
     sourceNamespace: run.namespace?.source,
     namespaceRemapped: run.namespace !== null && run.namespace.target !== null,
+    transientInput: true,
   });
 
   let flushed = { total: 0, expired: 0, skipped: 0 };

@@ -146,12 +146,56 @@ function expectCountOnlyAgrees(chunks: readonly Buffer[], options: Partial<AsbDe
   });
 }
 
-/** Decodes `chunks` written one after another, then end(); a `countOnly` decoder must agree. */
+/**
+ * A full decoder with `transientInput` (what the restore uses) over private copies of `chunks`,
+ * each overwritten right after write() returns, its sink snapshotting every item as it arrives,
+ * must hand over exactly what the ordinary decoder did, and fail the same way.
+ */
+function expectTransientInputAgrees(chunks: readonly Buffer[], options: Partial<AsbDecoderOptions>, full: Decoded, fullError?: AsbDecodeError): void {
+  const snapshots: unknown[] = [];
+  const decoder = new AsbDecoder(
+    {
+      record: (record) => snapshots.push(snapshotItem({ kind: 'record', record })),
+      secondaryIndex: (index) => snapshots.push(snapshotItem({ kind: 'index', index })),
+      udf: (udf) => snapshots.push(snapshotItem({ kind: 'udf', udf })),
+    },
+    { ...decoderOptions(options), transientInput: true },
+  );
+  let error: unknown;
+  try {
+    for (const chunk of chunks) {
+      const borrowed = Buffer.from(chunk);
+      try {
+        decoder.write(borrowed);
+      } finally {
+        borrowed.fill(0x3f);
+      }
+    }
+    decoder.end();
+  } catch (caught) {
+    error = caught;
+  }
+  if (fullError === undefined) {
+    if (error !== undefined) throw error;
+  } else {
+    expect(error, 'transientInput decoder fails too').to.be.instanceOf(AsbDecodeError);
+    const typed = error as AsbDecodeError;
+    expect({ message: typed.message, line: typed.line, column: typed.column }, 'transientInput decoder fails the same way').to.deep.equal({
+      message: fullError.message,
+      line: fullError.line,
+      column: fullError.column,
+    });
+  }
+  expect(snapshots, 'transientInput decoder hands over the same items').to.deep.equal(full.snapshotsAtEmission);
+}
+
+/** Decodes `chunks` written one after another, then end(); `countOnly` and `transientInput` decoders must agree. */
 export function decodeChunks(chunks: readonly Buffer[], options: Partial<AsbDecoderOptions> = {}): Decoded {
   const decoded = collectingDecoder(options);
   for (const chunk of chunks) decoded.decoder.write(chunk);
   decoded.decoder.end();
   expectCountOnlyAgrees(chunks, options, decoded);
+  expectTransientInputAgrees(chunks, options, decoded);
   return decoded;
 }
 
@@ -174,6 +218,7 @@ export function decodeFailureChunks(chunks: readonly Buffer[], options: Partial<
   } catch (error) {
     if (!(error instanceof AsbDecodeError)) throw error;
     expectCountOnlyAgrees(chunks, options, decoded, error);
+    expectTransientInputAgrees(chunks, options, decoded, error);
     return { error, decoded };
   }
   throw new Error(`the input decoded without an error (${decoded.items.length} items)`);

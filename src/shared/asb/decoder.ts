@@ -68,6 +68,13 @@ export interface AsbDecoderOptions {
    * reuse its chunk buffers. For --validate: no per-record allocations at all.
    */
   countOnly?: boolean;
+  /**
+   * The caller overwrites or reuses each chunk once write() returns (the restore reads into one
+   * reused buffer): what the decoder keeps past write() (an incomplete item) is copied. Items are
+   * still views of the input, valid only during the sink call that hands them over: the sink must
+   * copy what it keeps (the restore encodes each record's row at once). Implied by `countOnly`.
+   */
+  transientInput?: boolean;
 }
 
 const LF = 0x0a;
@@ -344,6 +351,8 @@ export class AsbDecoder {
   private readonly namespaceRemapped: boolean;
   /** False with `countOnly`: records are checked but no values, bins or records are built. */
   private readonly build: boolean;
+  /** The caller reuses its chunks: copy what is kept past write(). */
+  private readonly copyKept: boolean;
 
   private phase = PHASE_HEADER;
   private legacy = false;
@@ -412,6 +421,7 @@ export class AsbDecoder {
     this.sourceNamespace = options.sourceNamespace === undefined ? null : Buffer.from(options.sourceNamespace, 'utf8');
     this.namespaceRemapped = options.namespaceRemapped === true && this.sourceNamespace !== null;
     this.build = options.countOnly !== true;
+    this.copyKept = !this.build || options.transientInput === true;
   }
 
   get recordCount(): number {
@@ -472,9 +482,9 @@ export class AsbDecoder {
   // ---------------------------------------------------------------------------------------------
   // Buffer management
 
-  /** Bytes to hold on to past write(): a copy when the caller reuses its chunks (`countOnly`). */
+  /** Bytes to hold on to past write(): a copy when the caller reuses its chunks (`countOnly`, `transientInput`). */
   private keep(bytes: Buffer): Buffer {
-    return this.build ? bytes : Buffer.from(bytes);
+    return this.copyKept ? Buffer.from(bytes) : bytes;
   }
 
   private setPending(rest: Buffer): void {

@@ -22,11 +22,12 @@ export interface WorkerPoolOptions {
 export type WorkerPool = Piscina<WorkerTask, WorkerResult>;
 
 /**
- * Young generation of each worker's heap. V8's default (48 MB on 64-bit) put a 2-thread restore of
- * the 1M-record benchmark at 292-309 MB peak RSS; 16 MB gave 275-280 MB at the same CPU within the
- * noise, and 8 MB gave 210-238 MB but 10-15% more CPU (more scavenges promote more records).
+ * Young generation of each worker's heap. With the restore reading into one reused buffer, the
+ * 1M-record benchmark peaks at 99 / 115 / 115 MB RSS (1 thread) and 128 / 143 / 143 MB (2 threads)
+ * with 16 / 32 / 64 MB; 32 MB spent the least CPU in alternated runs (about 5% less than 16 MB,
+ * within the noise of this shared 2-core machine). V8's default (48 MB) behaves like 64.
  */
-const WORKER_YOUNG_GENERATION_MB = 16;
+const WORKER_YOUNG_GENERATION_MB = 32;
 
 export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
   const threads = Math.max(1, Math.floor(options.threads));

@@ -100,6 +100,14 @@ export function countOnlyRun(
   options: Partial<AsbDecoderOptions> = {},
 ): { decoder: AsbDecoder; error: unknown } {
   const decoder = new AsbDecoder({ record() {}, secondaryIndex() {}, udf() {} }, { ...decoderOptions(options), countOnly: true });
+  return { decoder, error: writeBorrowed(decoder, chunks) };
+}
+
+/**
+ * Writes private copies of `chunks`, each overwritten right after write() returns (the decoder must
+ * keep no reference to it), then end(). Returns the error the decoder threw, if any.
+ */
+function writeBorrowed(decoder: AsbDecoder, chunks: readonly Buffer[]): unknown {
   try {
     for (const chunk of chunks) {
       const borrowed = Buffer.from(chunk);
@@ -111,9 +119,9 @@ export function countOnlyRun(
     }
     decoder.end();
   } catch (error) {
-    return { decoder, error };
+    return error;
   }
-  return { decoder, error: undefined };
+  return undefined;
 }
 
 /** The `countOnly` decoder must agree with the full one: the same counts, or the same failure. */
@@ -161,20 +169,7 @@ function expectTransientInputAgrees(chunks: readonly Buffer[], options: Partial<
     },
     { ...decoderOptions(options), transientInput: true },
   );
-  let error: unknown;
-  try {
-    for (const chunk of chunks) {
-      const borrowed = Buffer.from(chunk);
-      try {
-        decoder.write(borrowed);
-      } finally {
-        borrowed.fill(0x3f);
-      }
-    }
-    decoder.end();
-  } catch (caught) {
-    error = caught;
-  }
+  const error = writeBorrowed(decoder, chunks);
   if (fullError === undefined) {
     if (error !== undefined) throw error;
   } else {

@@ -28,6 +28,15 @@ export class SlabAllocator {
   private slab = new ArrayBuffer(SLAB_BYTES);
   private offset = 0;
 
+  /**
+   * Hands the current slab out again from its start: for a caller that knows no Buffer cut so far
+   * is used any more (the decoder with `transientInput`, at each record's start). Spares the
+   * allocation of a fresh slab per 64 KiB of values, and the collector's work on them.
+   */
+  rewind(): void {
+    this.offset = 0;
+  }
+
   allocate(length: number): Buffer {
     if (length > SLAB_BYTES >> 3) return bufferView(new ArrayBuffer(length), 0, length);
     if (this.offset + length > SLAB_BYTES) {

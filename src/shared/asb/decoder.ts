@@ -6,7 +6,8 @@
  * straight out of the chunk they lie in; raw values (strings, GeoJSON, compact bytes, UDF bodies)
  * are views into that chunk. Only an item that straddles two chunks is copied, into a buffer that
  * holds just that item's bytes. Callers must not modify a chunk after handing it to write().
- * Digests and base64-decoded values are carved from 64 KiB slabs. Namespace, set and bin-name
+ * Digests and base64-decoded values are carved from 64 KiB slabs (with `transientInput`, one slab
+ * handed out again from each record's start). Namespace, set and bin-name
  * Buffers are interned: equal bytes give the same (private, never modified) Buffer object, so
  * consumers can cache per object. Consumers must not modify any Buffer they receive.
  * With `countOnly` (--validate) records are checked exactly as above but never built.
@@ -71,8 +72,9 @@ export interface AsbDecoderOptions {
   /**
    * The caller overwrites or reuses each chunk once write() returns (the restore reads into one
    * reused buffer): what the decoder keeps past write() (an incomplete item) is copied. Items are
-   * still views of the input, valid only during the sink call that hands them over: the sink must
-   * copy what it keeps (the restore encodes each record's row at once). Implied by `countOnly`.
+   * views of the input and of the decoder's own memory (decoded digests and base64 values, reused
+   * from one record to the next), valid only during the sink call that hands them over: the sink
+   * must copy what it keeps (the restore encodes each record's row at once). Implied by `countOnly`.
    */
   transientInput?: boolean;
 }
@@ -353,6 +355,8 @@ export class AsbDecoder {
   private readonly build: boolean;
   /** The caller reuses its chunks: copy what is kept past write(). */
   private readonly copyKept: boolean;
+  /** Built records' values are used only during the sink call (`transientInput`): reuse slab memory. */
+  private readonly rewindSlabs: boolean;
 
   private phase = PHASE_HEADER;
   private legacy = false;
@@ -422,6 +426,7 @@ export class AsbDecoder {
     this.namespaceRemapped = options.namespaceRemapped === true && this.sourceNamespace !== null;
     this.build = options.countOnly !== true;
     this.copyKept = !this.build || options.transientInput === true;
+    this.rewindSlabs = this.build && options.transientInput === true;
   }
 
   get recordCount(): number {
@@ -820,6 +825,8 @@ export class AsbDecoder {
   }
 
   private parseRecord(b: Buffer, start: number): number {
+    // The previous record's values were valid only during its sink call.
+    if (this.rewindSlabs) this.slabs.rewind();
     this.extraLines = 0;
     this.recordSerial = this.recordSerial === MAX_SERIAL ? this.resetStamps() : this.recordSerial + 1;
     this.uninternedName = false;

@@ -1,3 +1,4 @@
+import { execFileSync, spawn } from 'node:child_process';
 import { createDecipheriv, randomBytes } from 'node:crypto';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -73,6 +74,37 @@ describe('io/backup-input', () => {
     expect(copies.length).to.equal(Math.ceil(text.length / REUSED_READ_CHUNK_BYTES));
     expect(backing.size).to.equal(1);
     expect(reported).to.equal(text.length);
+  });
+
+  it('transientChunks keeps asynchronous fresh chunks for a pipe (a synchronous read would wait on its writer)', async function () {
+    const path = join(temp.dir, 'transient.fifo');
+    try {
+      execFileSync('mkfifo', [path]);
+    } catch {
+      this.skip();
+    }
+    // The writer runs in another process and holds back its second half: a synchronous read on
+    // this thread would block the event loop, and the timer below could not fire.
+    const source = join(temp.dir, 'fifo-source.asb');
+    writeFileSync(source, text.subarray(0, 200_000));
+    const writer = spawn(process.execPath, [
+      '-e',
+      `const fs=require('fs');const fd=fs.openSync(process.argv[1],'w');const t=fs.readFileSync(process.argv[2]);` +
+        `fs.writeSync(fd,t.subarray(0,t.length>>1));setTimeout(()=>{fs.writeSync(fd,t.subarray(t.length>>1));fs.closeSync(fd);},300);`,
+      path,
+      source,
+    ]);
+    let ticks = 0;
+    const ticker = setInterval(() => ticks++, 20);
+    try {
+      const chunks = await collect(openBackupFile(path, { transientChunks: true }).chunks);
+      expectDisjointChunks(chunks);
+      expect(Buffer.concat(chunks).equals(text.subarray(0, 200_000))).to.equal(true);
+      expect(ticks, 'the event loop kept running while the pipe was silent').to.be.greaterThan(5);
+    } finally {
+      clearInterval(ticker);
+      writer.kill();
+    }
   });
 
   it('transientChunks is ignored when a decryption or decompression stage reads the file', async () => {

@@ -149,7 +149,7 @@ export interface ReadFileChunksOptions {
    * 4 GiB of --validate input), and the kernel copies into pages already in this core's cache
    * (reusing buffers filled by libuv's thread pool cost 0.5 s more system time per GiB, the cache
    * lines moving between cores). The thread blocks during each read; the kernel's read-ahead keeps
-   * sequential reads mostly in the page cache.
+   * sequential reads mostly in the page cache. Regular files only: pipes and devices keep async reads.
    */
   reuseBuffer?: boolean;
 }
@@ -197,7 +197,9 @@ export async function* readFileChunks(
     // Regular files: size the buffers from the known length so small files do not pin 1 MiB each.
     let expectedRemaining = stats.isFile() ? stats.size : Infinity;
     let position = 0;
-    if (reuse) {
+    // Only regular files: a read from a pipe or device (`-i <(zstdcat ...)`) may wait on its writer,
+    // and a synchronous one would hold the thread's sockets and timers meanwhile.
+    if (reuse && stats.isFile()) {
       const buffer = Buffer.allocUnsafeSlow(chunkBytes);
       for (;;) {
         let filled = 0;

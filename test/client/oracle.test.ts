@@ -10,9 +10,9 @@
  */
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
-import { gunzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { describeIfExists, fixturesDir } from '../support/paths.js';
+import { loadManifest, manifestParticleType, type ManifestTypedValue } from '../support/manifest.js';
 import { RemoteTestCluster, type RemoteRecord } from '../cluster/remote-cluster.js';
 import { AsbDecoder } from '../../src/shared/asb/decoder.js';
 import type { AsbRecord } from '../../src/shared/asb/types.js';
@@ -28,33 +28,6 @@ const manifestFile = join(fixturesDir, 'manifests', 'test-all.records.jsonl.gz')
 
 const DEFAULT: WriteFlags = { info2: Info2.WRITE | Info2.GENERATION_GT, info3: 0 };
 
-interface ManifestValue {
-  type: string;
-  value?: unknown;
-  bits?: string;
-  msgpack?: string;
-}
-interface ManifestRecord {
-  set: string | null;
-  digest: string;
-  key: { type: string; value: string } | null;
-  generation: number;
-  void_time: number;
-  bins: Record<string, ManifestValue>;
-}
-
-const particleOfType: Record<string, number> = {
-  int: ParticleType.INTEGER,
-  double: ParticleType.FLOAT,
-  string: ParticleType.STRING,
-  bytes: ParticleType.BLOB,
-  bool: ParticleType.BOOL,
-  geojson: ParticleType.GEOJSON,
-  hll: ParticleType.HLL,
-  list: ParticleType.LIST,
-  map: ParticleType.MAP,
-};
-
 function doubleBits(value: number): string {
   const buf = Buffer.alloc(8);
   buf.writeDoubleBE(value);
@@ -62,7 +35,7 @@ function doubleBits(value: number): string {
 }
 
 /** Compares one bin read by the official client (deserialize: false) with the manifest. */
-function expectOracleBin(actual: unknown, expected: ManifestValue, what: string): void {
+function expectOracleBin(actual: unknown, expected: ManifestTypedValue, what: string): void {
   switch (expected.type) {
     case 'int':
       expect(BigInt(actual as number | bigint), what).to.equal(BigInt(expected.value as string));
@@ -139,12 +112,7 @@ describeIfExists(fixturesDir, 'client: writes read back by the official client',
       expect([...result.resultCodes].every((code) => code === 0)).to.equal(true);
     }
 
-    const manifest = gunzipSync(readFileSync(manifestFile))
-      .toString('utf8')
-      .split('\n')
-      .filter((line) => line !== '')
-      .map((line) => JSON.parse(line) as ManifestRecord)
-      .filter((record) => record.void_time === 0 || record.void_time > now + 5);
+    const manifest = loadManifest(manifestFile).filter((record) => record.void_time === 0 || record.void_time > now + 5);
     expect(manifest.length).to.equal(live.length);
 
     const stored = new Map<string, RemoteRecord>();
@@ -170,7 +138,7 @@ describeIfExists(fixturesDir, 'client: writes read back by the official client',
       const record = stored.get(expected.digest)!;
       expect(record.set, what).to.equal(expected.set ?? '');
       for (const [name, storedBin] of record.bins) {
-        expect(storedBin.particleType, `${what} bin ${name} type`).to.equal(particleOfType[expected.bins[name].type]);
+        expect(storedBin.particleType, `${what} bin ${name} type`).to.equal(manifestParticleType(expected.bins[name]));
       }
       if (expected.key === null) {
         expect(record.key, what).to.equal(null);

@@ -76,6 +76,11 @@ const PARTICLE_OF: Record<ManifestValueType, number> = {
   nil: ParticleType.NULL,
 };
 
+/** The particle type a manifest value is stored with (undefined for an unknown manifest type). */
+export function manifestParticleType(expected: ManifestTypedValue): number | undefined {
+  return expected.type === 'bytes' && typeof expected.subtype === 'number' ? expected.subtype : PARTICLE_OF[expected.type];
+}
+
 function asBuffer(value: unknown): Buffer | null {
   if (value instanceof Uint8Array) return Buffer.from(value.buffer, value.byteOffset, value.byteLength);
   return null;
@@ -147,8 +152,7 @@ function expectedBytes(expected: ManifestTypedValue): Buffer {
  * msgpack of lists/maps; GeoJSON as its JSON text, without the particle's cell header).
  */
 export function typedValueMismatch(actual: { type: number; value: unknown }, expected: ManifestTypedValue): string | null {
-  const wantedParticle =
-    expected.type === 'bytes' && typeof expected.subtype === 'number' ? expected.subtype : PARTICLE_OF[expected.type];
+  const wantedParticle = manifestParticleType(expected);
   if (wantedParticle === undefined) return `unknown manifest type ${JSON.stringify(expected.type)}`;
   if (actual.type !== wantedParticle) {
     return `particle type ${actual.type}, expected ${wantedParticle} (${expected.type}); value ${show(actual.value)}`;

@@ -294,9 +294,14 @@ export function expectFailure(error: AsbDecodeError, expected: ExpectedFailure):
 
 /** A deterministic 20-byte digest. */
 export function digest(seed: number): Buffer {
-  const out = Buffer.alloc(20);
-  let x = (seed * 2654435761) >>> 0 || 1;
-  for (let i = 0; i < 20; i++) {
+  return xorshiftBytes(20, (seed * 2654435761) >>> 0 || 1);
+}
+
+/** `length` bytes of a 32-bit xorshift sequence started at `state` (not 0). */
+function xorshiftBytes(length: number, state: number): Buffer {
+  const out = Buffer.alloc(length);
+  let x = state;
+  for (let i = 0; i < length; i++) {
     x ^= x << 13;
     x >>>= 0;
     x ^= x >>> 17;
@@ -337,17 +342,7 @@ export function canonicalInt(value: number | bigint): number | bigint {
 
 /** Deterministic pseudo-random bytes (xorshift32). */
 export function pseudoRandomBytes(length: number, seed: number): Buffer {
-  const out = Buffer.alloc(length);
-  let x = seed >>> 0 || 0x9e3779b9;
-  for (let i = 0; i < length; i++) {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    out[i] = x & 0xff;
-  }
-  return out;
+  return xorshiftBytes(length, seed >>> 0 || 0x9e3779b9);
 }
 
 // -------------------------------------------------------------------------------------------------

@@ -252,13 +252,6 @@ export class NodeCommandSet {
     for (const builder of this.builders) if (builder !== undefined && builder.rowCount > 0) this.cut(builder, file);
   }
 
-  /** Rows waiting in partial commands. */
-  get pendingRows(): number {
-    let rows = 0;
-    for (const builder of this.builders) if (builder !== undefined) rows += builder.rowCount;
-    return rows;
-  }
-
   private cut(builder: BatchCommandBuilder, file: string): void {
     const command = builder.take(file, this.timeoutMs);
     if (command !== null) this.onCommand(command);

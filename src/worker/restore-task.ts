@@ -1,15 +1,12 @@
 /**
  * Restore of one backup input (a file, or stdin streamed from the main thread) inside a worker
- * thread: read → decrypt → decompress → decode, then per record the C asrestore decisions
- * (dec_text.c + restore.c): expired (void time + --extra-ttl not in the future) → counted, not
- * sent; no bins left after --bin-list, or set not in --set-list → skipped; otherwise the namespace
- * is remapped (-n src,dst), and the record is routed at once (namespace partition table, digest →
- * partition → master node) and its batch write row encoded into that node's pending command
- * (batch-command.ts). A command goes to the {@link Batcher} when it holds --batch-size rows (or the
- * next row would pass the proto size limit), and every partial one at the end of the input: each
- * command is a full batch for one node. Bin values go from the decoded bytes straight into the row
- * (lists, maps, HLLs and blobs byte for byte), the digest is the backup's; no decoded record is
- * kept once its row is written.
+ * thread: read → decrypt → decompress → decode into the {@link RestoreSink}, which makes the C
+ * asrestore decisions per record and writes each record's batch row into the pending command of
+ * the node mastering its partition, as the decoder reads it (values go from the backup's bytes
+ * straight into the row: lists, maps, HLLs and blobs byte for byte; the digest is the backup's).
+ * A command goes to the {@link Batcher} when it holds --batch-size rows (or the next row would
+ * pass the proto size limit), and every partial one at the end of the input: each command is a
+ * full batch for one node.
  *
  * Secondary indexes and UDFs met in the file go to the coordinator over `metadataPort` (it owns
  * the info connection); this file waits for the answer, as the C thread that meets one blocks
@@ -20,7 +17,7 @@
  */
 import type { MessagePort } from 'node:worker_threads';
 import { AsbDecoder, WARM_UP_MIN_INPUT_BYTES, warmUpDecoder } from '../shared/asb/decoder.js';
-import type { AsbRecord, AsbSink, SecondaryIndexDef, UdfModule } from '../shared/asb/types.js';
+import type { SecondaryIndexDef, UdfModule } from '../shared/asb/types.js';
 import type { SharedClusterSettings } from '../shared/aerospike/cluster.js';
 import { Counter, Counters } from '../shared/counters.js';
 import { AsrestoreError } from '../shared/errors.js';
@@ -28,17 +25,15 @@ import { openBackupFile, openBackupStream, type OpenedBackupInput } from '../sha
 import type { CompressionType, EncryptionAlgorithm } from '../shared/io/codec-options.js';
 import { chunksFromPort } from '../shared/port-stream.js';
 import { isStopRequested, requestStop } from '../shared/run-control.js';
-import { configureLog, err, inf, ver } from '../main/log.js';
-import { Batcher, statusOfClientError, type WriteMode } from './batcher.js';
-import { NodeCommandSet, recycleCommand, type EncodedCommand } from '../shared/aerospike/batch-command.js';
-import { AerospikeError, ClientErrorCode } from '../shared/aerospike/client-errors.js';
-import { commandFailureError, formatLocation } from './record-outcome.js';
+import { configureLog, err, inf } from '../main/log.js';
+import { Batcher, type WriteMode } from './batcher.js';
+import { recycleCommand } from '../shared/aerospike/batch-command.js';
+import { RestoreSink } from './restore-sink.js';
 import { BatchFanOut } from './batch-channel.js';
 import { writerFor } from './writer-context.js';
 import type { RetryPolicy } from './retry-policy.js';
 import { ThrottleGate } from './throttle.js';
-import { TTL_EXPIRED, citrusleafNow, restoreWriteFlags, ttlFor, type WritePolicyOptions } from './write-policy.js';
-import type { WriteFlags } from '../shared/aerospike/write-flags.js';
+import { citrusleafNow, restoreWriteFlags, type WritePolicyOptions } from './write-policy.js';
 import { toTaskError, type TaskError } from './validate-task.js';
 
 /** Settings shared by every unit of one run (and by the writer context of each thread). */
@@ -173,119 +168,6 @@ async function withDecodeTurn(work: () => Promise<void>): Promise<void> {
   }
 }
 
-type PendingItem = { kind: 'batch'; command: EncodedCommand } | { kind: 'sindex'; def: SecondaryIndexDef } | { kind: 'udf'; module: UdfModule };
-
-/** Routes a record to the routing slot of the node mastering its partition (-1: none); WriteClient.routeOf. */
-export interface RecordRouter {
-  routeOf(record: AsbRecord): number;
-}
-
-/**
- * The per-record decisions, as a decoder sink. Outcomes that need no write are counted locally and
- * flushed per chunk; full commands and metadata items queue in file order for the task to hand on.
- */
-class RestoreSink implements AsbSink {
-  readonly pending: PendingItem[] = [];
-  /** Set by --no-records at the first record. */
-  sawRecord = false;
-  now = citrusleafNow();
-  total = 0;
-  expired = 0;
-  skipped = 0;
-  /** Set when a record could not be routed or encoded: the unit stops with it. */
-  failure: AsrestoreError | null = null;
-  private readonly commands: NodeCommandSet;
-  private readonly targetNamespace: Buffer | null;
-  private readonly setFilter: Set<string> | null;
-  private readonly binFilter: Set<string> | null;
-  /** Verdicts per interned set / bin-name Buffer (the decoder reuses one Buffer per distinct name). */
-  private readonly setVerdicts = new Map<Buffer, boolean>();
-  private readonly binVerdicts = new Map<Buffer, boolean>();
-
-  constructor(
-    private readonly run: RestoreRunSettings,
-    private readonly file: string,
-    private readonly router: RecordRouter,
-    flags: WriteFlags,
-  ) {
-    this.commands = new NodeCommandSet(run.batchSize, flags, (command) => this.pending.push({ kind: 'batch', command }), run.totalTimeoutMs);
-    this.targetNamespace = run.namespace?.target ? Buffer.from(run.namespace.target, 'utf8') : null;
-    this.setFilter = run.setList === null || run.setList.length === 0 ? null : new Set(run.setList);
-    this.binFilter = run.binList === null || run.binList.length === 0 ? null : new Set(run.binList);
-  }
-
-  record(record: AsbRecord): void {
-    if (this.run.noRecords) {
-      this.sawRecord = true;
-      return;
-    }
-    if (this.sawRecord) return;
-    this.total++;
-    if (this.failure !== null) return;
-    if (this.binFilter !== null) record.bins = record.bins.filter((bin) => this.keepsBin(bin.name));
-    const ttl = ttlFor(record.voidTime, this.run.extraTtl, this.now);
-    if (ttl === TTL_EXPIRED) {
-      this.expired++;
-      return;
-    }
-    if (record.bins.length === 0 || (this.setFilter !== null && !this.keepsSet(record.set))) {
-      this.skipped++;
-      return;
-    }
-    if (this.targetNamespace !== null) record.namespace = this.targetNamespace;
-    try {
-      this.commands.addRecord(this.router.routeOf(record), record, ttl, this.file);
-    } catch (error) {
-      const typed =
-        error instanceof AerospikeError ? error : new AerospikeError(ClientErrorCode.ENCODE, (error as Error)?.message ?? String(error), { cause: error });
-      // The record never reached a command: name it, as record errors do.
-      const location = { file: this.file, line: record.line };
-      this.failure = commandFailureError(statusOfClientError(typed), typed.message + formatLocation(location), location);
-    }
-  }
-
-  secondaryIndex(def: SecondaryIndexDef): void {
-    if (this.run.noIndexes) {
-      ver('Ignoring index block');
-      return;
-    }
-    this.pending.push({ kind: 'sindex', def });
-  }
-
-  udf(module: UdfModule): void {
-    if (this.run.noUdfs) {
-      ver('Ignoring UDF file block');
-      return;
-    }
-    // The content is a view into a chunk; the message copies it.
-    this.pending.push({ kind: 'udf', module });
-  }
-
-  /** Queues every partial command (at the end of the input). */
-  cut(): void {
-    this.commands.flush(this.file);
-  }
-
-  private keepsSet(set: Buffer | null): boolean {
-    if (set === null) return false;
-    let verdict = this.setVerdicts.get(set);
-    if (verdict === undefined) {
-      verdict = this.setFilter!.has(set.toString('utf8'));
-      this.setVerdicts.set(set, verdict);
-    }
-    return verdict;
-  }
-
-  private keepsBin(name: Buffer): boolean {
-    let verdict = this.binVerdicts.get(name);
-    if (verdict === undefined) {
-      verdict = this.binFilter!.has(name.toString('utf8'));
-      this.binVerdicts.set(name, verdict);
-    }
-    return verdict;
-  }
-}
-
 export async function restoreFile(task: RestoreFileTask): Promise<RestoreFileResult> {
   const run = task.run;
   configureLog({ verbose: run.verbose });
@@ -342,7 +224,7 @@ export async function restoreFile(task: RestoreFileTask): Promise<RestoreFileRes
   };
   const input: OpenedBackupInput =
     task.port === undefined ? openBackupFile(task.path, inputOptions) : openBackupStream(chunksFromPort(task.port), task.path, inputOptions);
-  if (!run.noRecords && (task.sizeHint === undefined || task.sizeHint >= WARM_UP_MIN_INPUT_BYTES)) warmUpDecoder({ countOnly: false });
+  if (!run.noRecords && (task.sizeHint === undefined || task.sizeHint >= WARM_UP_MIN_INPUT_BYTES)) warmUpDecoder({ countOnly: false, rows: true });
   const sink = new RestoreSink(run, task.path, writer.client, flags.batchRow);
   const decoder = new AsbDecoder(sink, {
     file: task.path,

@@ -14,6 +14,7 @@ import type {
   AsbHeader,
   AsbKey,
   AsbRecord,
+  AsbRowSink,
   BinValue,
   SecondaryIndexDef,
   UdfModule,
@@ -184,13 +185,121 @@ function expectTransientInputAgrees(chunks: readonly Buffer[], options: Partial<
   expect(snapshots, 'transientInput decoder hands over the same items').to.deep.equal(full.snapshotsAtEmission);
 }
 
-/** Decodes `chunks` written one after another, then end(); `countOnly` and `transientInput` decoders must agree. */
+/**
+ * An AsbRowSink that rebuilds each record from the row calls (values copied out of its row memory),
+ * checking the contract on the way: bins only between beginRecord and endRecord, a record begun
+ * again replaces the one begun before, space handed out is written by the decoder.
+ */
+class RebuildingRowSink implements AsbRowSink {
+  readonly items: ItemSnapshot[] = [];
+  rowBytes = Buffer.alloc(64);
+  private used = 0;
+  private open: AsbRecord | null = null;
+  private spaces: { bin: AsbBin; at: number; length: number }[] = [];
+
+  record(record: AsbRecord): void {
+    this.open = null;
+    this.items.push(snapshotItem({ kind: 'record', record }));
+  }
+  secondaryIndex(index: SecondaryIndexDef): void {
+    expect(this.open, 'no index inside a record').to.equal(null);
+    this.items.push(snapshotItem({ kind: 'index', index }));
+  }
+  udf(udf: UdfModule): void {
+    expect(this.open, 'no UDF inside a record').to.equal(null);
+    this.items.push(snapshotItem({ kind: 'udf', udf }));
+  }
+  beginRecord(namespace: Buffer, digest: Buffer, set: Buffer | null, key: AsbKey | null, generation: number, voidTime: number, line: number): boolean {
+    const copyKey = key === null ? null : { type: key.type, value: Buffer.isBuffer(key.value) ? Buffer.from(key.value) : key.value };
+    this.open = { namespace: Buffer.from(namespace), digest: Buffer.from(digest), set: set === null ? null : Buffer.from(set), key: copyKey as AsbKey | null, generation, voidTime, bins: [], line };
+    this.used = 0;
+    this.spaces = [];
+    // Poison the row memory: bytes the decoder does not write show up as 0xee.
+    this.rowBytes.fill(0xee);
+    return true;
+  }
+  binSpace(name: Buffer, type: ParticleType, length: number): number {
+    if (this.used + length > this.rowBytes.length) {
+      const grown = Buffer.alloc(2 * (this.used + length), 0xee);
+      this.rowBytes.copy(grown, 0, 0, this.used);
+      this.rowBytes = grown;
+    }
+    const bin: AsbBin = { name: Buffer.from(name), type, value: null };
+    this.addBin(bin);
+    this.spaces.push({ bin, at: this.used, length });
+    this.used += length;
+    return this.used - length;
+  }
+  retractBin(): void {
+    const open = this.openRecord();
+    const bin = open.bins.pop()!;
+    const space = this.spaces.pop()!;
+    expect(space.bin, 'the bin retracted is the last one given space').to.equal(bin);
+    this.used = space.at;
+  }
+  binInteger(name: Buffer, value: number | bigint): void {
+    this.addBin({ name: Buffer.from(name), type: ParticleType.INTEGER, value });
+  }
+  binFloat(name: Buffer, value: number): void {
+    this.addBin({ name: Buffer.from(name), type: ParticleType.FLOAT, value });
+  }
+  binBool(name: Buffer, value: boolean): void {
+    this.addBin({ name: Buffer.from(name), type: ParticleType.BOOL, value });
+  }
+  binNil(name: Buffer): void {
+    this.addBin({ name: Buffer.from(name), type: ParticleType.NULL, value: null });
+  }
+  endRecord(): void {
+    const open = this.openRecord();
+    for (const space of this.spaces) space.bin.value = Buffer.from(this.rowBytes.subarray(space.at, space.at + space.length));
+    this.items.push(snapshotItem({ kind: 'record', record: open }));
+    this.open = null;
+  }
+  private addBin(bin: AsbBin): void {
+    this.openRecord().bins.push(bin);
+  }
+  private openRecord(): AsbRecord {
+    expect(this.open, 'a bin call inside a record').to.not.equal(null);
+    return this.open!;
+  }
+}
+
+/**
+ * A full decoder writing rows (what the restore runs: AsbRowSink, `transientInput`) over private
+ * copies of `chunks` must hand over the same records (rebuilt from its row calls) and metadata in
+ * the same order as the ordinary decoder, and fail the same way.
+ */
+function expectRowsAgree(chunks: readonly Buffer[], options: Partial<AsbDecoderOptions>, full: Decoded, fullError?: AsbDecodeError): void {
+  const sink = new RebuildingRowSink();
+  const decoder = new AsbDecoder(sink, { ...decoderOptions(options), transientInput: true });
+  const error = writeBorrowed(decoder, chunks);
+  if (fullError === undefined) {
+    if (error !== undefined) throw error;
+  } else {
+    expect(error, 'row decoder fails too').to.be.instanceOf(AsbDecodeError);
+    const typed = error as AsbDecodeError;
+    expect({ message: typed.message, line: typed.line, column: typed.column, log: typed.logLines() }, 'row decoder fails the same way').to.deep.equal({
+      message: fullError.message,
+      line: fullError.line,
+      column: fullError.column,
+      log: fullError.logLines(),
+    });
+  }
+  expect(sink.items, 'row decoder hands over the same items').to.deep.equal(full.snapshotsAtEmission);
+  expect({ records: decoder.recordCount, line: decoder.line }, 'row decoder counts the same').to.deep.equal({
+    records: full.decoder.recordCount,
+    line: full.decoder.line,
+  });
+}
+
+/** Decodes `chunks` written one after another, then end(); `countOnly`, `transientInput` and row decoders must agree. */
 export function decodeChunks(chunks: readonly Buffer[], options: Partial<AsbDecoderOptions> = {}): Decoded {
   const decoded = collectingDecoder(options);
   for (const chunk of chunks) decoded.decoder.write(chunk);
   decoded.decoder.end();
   expectCountOnlyAgrees(chunks, options, decoded);
   expectTransientInputAgrees(chunks, options, decoded);
+  expectRowsAgree(chunks, options, decoded);
   return decoded;
 }
 
@@ -214,6 +323,7 @@ export function decodeFailureChunks(chunks: readonly Buffer[], options: Partial<
     if (!(error instanceof AsbDecodeError)) throw error;
     expectCountOnlyAgrees(chunks, options, decoded, error);
     expectTransientInputAgrees(chunks, options, decoded, error);
+    expectRowsAgree(chunks, options, decoded, error);
     return { error, decoded };
   }
   throw new Error(`the input decoded without an error (${decoded.items.length} items)`);

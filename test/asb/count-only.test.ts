@@ -166,10 +166,12 @@ describe('asb countOnly decoding (--validate)', () => {
     }
   });
 
-  it('warmUpDecoder runs in both modes, once per mode, and decoding stays exact afterwards', () => {
+  it('warmUpDecoder runs in every mode (count, objects, rows), once per mode, and decoding stays exact afterwards', () => {
     warmUpDecoder({ countOnly: true });
     warmUpDecoder({ countOnly: false });
+    warmUpDecoder({ countOnly: false, rows: true });
     warmUpDecoder({ countOnly: true });
+    warmUpDecoder({ countOnly: false, rows: true });
     const input = Buffer.concat([encodeHeader({}), encodeRecord(record({ bins: [bin('d', ParticleType.FLOAT, 0.1)] }))]);
     expect(decode(input).records[0].bins[0].value).to.equal(0.1);
   });

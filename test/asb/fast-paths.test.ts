@@ -176,8 +176,13 @@ describe('asb fast paths', () => {
         const text = Buffer.from(`x${data.toString('base64')}`, 'latin1');
         const length = text.length - 1;
         const out = Buffer.alloc(base64LengthByLastGroup(text, 1, length));
-        expect(decodeBase64Into(text, 1, length, out), `n=${n}`).to.equal(BASE64_OK);
+        expect(decodeBase64Into(text, 1, length, out, 0, out.length), `n=${n}`).to.equal(BASE64_OK);
         expect(out.equals(data), `n=${n}`).to.equal(true);
+        // Into the middle of a larger buffer: the bytes around it stay as they were.
+        const framed = Buffer.alloc(out.length + 10, 0xee);
+        expect(decodeBase64Into(text, 1, length, framed, 5, out.length), `n=${n} framed`).to.equal(BASE64_OK);
+        expect(framed.subarray(5, 5 + out.length).equals(data), `n=${n} framed`).to.equal(true);
+        expect([...framed.subarray(0, 5), ...framed.subarray(5 + out.length)].every((byte) => byte === 0xee), `n=${n} framed`).to.equal(true);
       }
       const all = Buffer.from(ALPHABET, 'latin1');
       expect(decodeBase64C(all, 0, all.length)!.equals(Buffer.from(ALPHABET, 'base64'))).to.equal(true);
@@ -190,13 +195,13 @@ describe('asb fast paths', () => {
           const text = Buffer.from(valid);
           text[at] = bad;
           const out = Buffer.alloc(base64LengthByLastGroup(text, 0, text.length));
-          expect(decodeBase64Into(text, 0, text.length, out), `${bad} at ${at}`).to.equal(BASE64_INVALID);
+          expect(decodeBase64Into(text, 0, text.length, out, 0, out.length), `${bad} at ${at}`).to.equal(BASE64_INVALID);
           expect(decodeBase64C(text, 0, text.length), `${bad} at ${at}`).to.equal(null);
         }
       }
       const padded = Buffer.from('QQ==QUJD', 'latin1');
       const out = Buffer.alloc(base64LengthByLastGroup(padded, 0, padded.length));
-      expect(decodeBase64Into(padded, 0, padded.length, out)).to.equal(BASE64_INNER_PADDING);
+      expect(decodeBase64Into(padded, 0, padded.length, out, 0, out.length)).to.equal(BASE64_INNER_PADDING);
       // C: the length is the sum of the groups' own lengths (1 for QQ==, 3), cut from the front of
       // the 3-bytes-per-group output.
       expect([...decodeBase64C(padded, 0, padded.length)!]).to.deep.equal([0x41, 0x00, 0x00, 0x41]);

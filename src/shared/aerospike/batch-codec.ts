@@ -6,7 +6,7 @@
  * Rows never use REPEAT (asrestore never does, and the server refuses REPEAT after a KEY row).
  * The row index is the record's position in the caller's list; answers come back by that index.
  */
-import type { AsbRecord } from '../asb/types.js';
+import type { AsbKey, AsbRecord } from '../asb/types.js';
 import { writeProtoHeader } from './framing.js';
 import {
   BatchParentFlags,
@@ -126,9 +126,50 @@ export function checkedRowSize(record: AsbRecord): number {
   return batchWriteRowSize(record);
 }
 
+/** Bytes of a write row's head (everything before its ops): see {@link writeBatchRowHead}. */
+export function batchRowHeadSize(namespace: Uint8Array, set: Uint8Array | null, key: AsbKey | null): number {
+  return ROW_FIXED_SIZE + 2 * FIELD_HEADER_SIZE + namespace.length + (set === null ? 0 : set.length) + (key === null ? 0 : keyFieldSize(key));
+}
+
+/**
+ * Writes the head of a write row at `offset`: index, digest, meta and info bytes (`rowInfo` from
+ * {@link batchRowInfo}), generation (when `withGeneration`), TTL, field and op counts, then the
+ * NAMESPACE, SET and (when there is a key) KEY fields. Returns where the row's first op goes.
+ */
+export function writeBatchRowHead(
+  target: EncodeTarget,
+  offset: number,
+  index: number,
+  digest: Uint8Array,
+  namespace: Uint8Array,
+  set: Uint8Array | null,
+  key: AsbKey | null,
+  generation: number,
+  ttl: number,
+  rowInfo: number,
+  withGeneration: boolean,
+  opCount: number,
+  record?: AsbRecord,
+): number {
+  const view = target.view;
+  view.setUint32(offset, index);
+  copyBytes(target.bytes, offset + 4, digest);
+  offset += 4 + DIGEST_SIZE;
+  view.setUint32(offset, rowInfo);
+  // The row generation is 16 bits on the wire (record generations are 16 bits on the server too).
+  view.setUint16(offset + 4, withGeneration ? generation & 0xffff : 0);
+  view.setUint32(offset + 6, ttl >>> 0);
+  view.setUint16(offset + 10, key === null ? 2 : 3);
+  view.setUint16(offset + 12, opCount);
+  offset += 14;
+  offset = writeBytesField(target, offset, FieldType.NAMESPACE, namespace);
+  offset = writeBytesField(target, offset, FieldType.SET, set ?? EMPTY);
+  return key === null ? offset : writeKeyField(target, offset, key, record);
+}
+
 /**
  * Writes one write row at `offset` (`rowInfo` from {@link batchRowInfo}); returns the offset after
- * it. The single place that lays out a batch write row: every batch command is made of these.
+ * it. Every batch command is made of rows laid out by this and {@link writeBatchRowHead}.
  */
 export function writeBatchWriteRow(
   target: EncodeTarget,
@@ -139,21 +180,21 @@ export function writeBatchWriteRow(
   rowInfo: number,
   withGeneration: boolean,
 ): number {
-  const view = target.view;
-  const key = record.key;
-  view.setUint32(offset, index);
-  copyBytes(target.bytes, offset + 4, record.digest);
-  offset += 4 + DIGEST_SIZE;
-  view.setUint32(offset, rowInfo);
-  // The row generation is 16 bits on the wire (record generations are 16 bits on the server too).
-  view.setUint16(offset + 4, withGeneration ? record.generation & 0xffff : 0);
-  view.setUint32(offset + 6, ttl >>> 0);
-  view.setUint16(offset + 10, key === null ? 2 : 3);
-  view.setUint16(offset + 12, record.bins.length);
-  offset += 14;
-  offset = writeBytesField(target, offset, FieldType.NAMESPACE, record.namespace);
-  offset = writeBytesField(target, offset, FieldType.SET, record.set ?? EMPTY);
-  if (key !== null) offset = writeKeyField(target, offset, key, record);
+  offset = writeBatchRowHead(
+    target,
+    offset,
+    index,
+    record.digest,
+    record.namespace,
+    record.set,
+    record.key,
+    record.generation,
+    ttl,
+    rowInfo,
+    withGeneration,
+    record.bins.length,
+    record,
+  );
   return writeWriteOps(target, offset, record);
 }
 
@@ -235,7 +276,8 @@ export const ROW_DIGEST_OFFSET = 4;
 const ROW_GENERATION_OFFSET = 4 + DIGEST_SIZE + 4;
 const ROW_TTL_OFFSET = ROW_GENERATION_OFFSET + 2;
 const ROW_FIELD_COUNT_OFFSET = ROW_TTL_OFFSET + 4;
-const ROW_OP_COUNT_OFFSET = ROW_FIELD_COUNT_OFFSET + 2;
+/** The row's op count (u16): patched once a row written op by op is complete. */
+export const ROW_OP_COUNT_OFFSET = ROW_FIELD_COUNT_OFFSET + 2;
 /** The NAMESPACE field, the first of every write row. */
 export const ROW_NAMESPACE_FIELD_OFFSET = ROW_FIXED_SIZE;
 

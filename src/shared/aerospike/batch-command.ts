@@ -5,19 +5,22 @@
  * of its record. Retries and hand-overs between threads work on these bytes: a row is copied out
  * by its offsets and re-indexed, never encoded again, and no decoded record outlives its row.
  */
-import type { AsbRecord } from '../asb/types.js';
+import type { AsbKey, AsbRecord } from '../asb/types.js';
 import {
   BATCH_PREFIX_SIZE,
   ROW_DIGEST_OFFSET,
   ROW_NAMESPACE_FIELD_OFFSET,
+  ROW_OP_COUNT_OFFSET,
+  batchRowHeadSize,
   batchRowInfo,
   checkBatchBodySize,
   checkedRowSize,
   writeBatchPrefix,
+  writeBatchRowHead,
   writeBatchWriteRow,
 } from './batch-codec.js';
-import { encodeTarget, type EncodeTarget } from './message-codec.js';
-import { PROTO_HEADER_SIZE, PROTO_SIZE_MAX } from './protocol.js';
+import { GEOJSON_PREFIX_SIZE, OP_HEADER_SIZE, encodeTarget, writeInt64, writeWriteOpHead, type EncodeTarget } from './message-codec.js';
+import { PROTO_HEADER_SIZE, PROTO_SIZE_MAX, ParticleType } from './protocol.js';
 import { sendsGeneration, type WriteFlags } from './write-flags.js';
 
 /** A complete batch write command for one node: row i carries index i. */
@@ -148,16 +151,42 @@ export class BatchCommandBuilder {
     this.rowOffsets[this.count] = end;
   }
 
-  /** Copies row `row` of `command` in as this command's next row (re-indexed). */
-  appendRowOf(command: EncodedCommand, row: number): void {
-    const from = command.rowOffsets[row];
-    const to = command.rowOffsets[row + 1];
+  /** Copies the row at `source[from..to)` in as this command's next row (re-indexed). */
+  appendRowBytes(source: Buffer, from: number, to: number, line: number): void {
     const start = this.reserve(to - from);
-    command.bytes.copy(this.bytes, start, from, to);
+    source.copy(this.bytes, start, from, to);
     this.target.view.setUint32(start, this.count);
-    this.lines[this.count] = command.lines[row];
+    this.lines[this.count] = line;
     this.count++;
     this.rowOffsets[this.count] = start + to - from;
+  }
+
+  /** Where the next row starts. */
+  get rowStart(): number {
+    return this.offset;
+  }
+
+  /** The bytes and view rows are written into (replaced when the command grows: re-read after {@link room}). */
+  get encodeTarget(): EncodeTarget {
+    return this.target;
+  }
+
+  /**
+   * Makes the memory reach `end`, for a row written in place from {@link rowStart}: the bytes
+   * before `written` (the rows so far and the open row's bytes) are kept when it grows.
+   */
+  room(end: number, written: number): void {
+    if (this.count >= this.maxRows) throw new Error('internal: row written into a full batch command');
+    if (end > this.bytes.length) this.grow(end, written);
+  }
+
+  /** Makes the row written in place at {@link rowStart} up to `end` the command's next row. */
+  commitRow(end: number, line: number): void {
+    this.rowOffsets[this.count] = this.offset;
+    this.lines[this.count] = line;
+    this.count++;
+    this.rowOffsets[this.count] = end;
+    this.offset = end;
   }
 
   /** The finished command (null when it has no rows); the builder starts an empty one. */
@@ -196,17 +225,20 @@ export class BatchCommandBuilder {
     const start = this.offset;
     if (this.count >= this.maxRows) throw new Error('internal: row appended to a full batch command');
     const needed = start + size;
-    if (needed > this.bytes.length) {
-      const old = { bytes: this.bytes, rowOffsets: this.rowOffsets, lines: this.lines };
-      this.useMemory(commandMemory(this.arraysBytes + Math.max(needed, old.bytes.length * 2)));
-      old.bytes.copy(this.bytes, 0, 0, start);
-      this.rowOffsets.set(old.rowOffsets.subarray(0, this.count + 1));
-      this.lines.set(old.lines.subarray(0, this.count));
-      spare(old.bytes.buffer);
-    }
+    if (needed > this.bytes.length) this.grow(needed, start);
     this.rowOffsets[this.count] = start;
     this.offset = needed;
     return start;
+  }
+
+  /** Moves to memory of at least `needed` bytes, keeping bytes [0, `written`), the row offsets and lines. */
+  private grow(needed: number, written: number): void {
+    const old = { bytes: this.bytes, rowOffsets: this.rowOffsets, lines: this.lines };
+    this.useMemory(commandMemory(this.arraysBytes + Math.max(needed, old.bytes.length * 2)));
+    old.bytes.copy(this.bytes, 0, 0, written);
+    this.rowOffsets.set(old.rowOffsets.subarray(0, this.count + 1));
+    this.lines.set(old.lines.subarray(0, this.count));
+    spare(old.bytes.buffer);
   }
 }
 
@@ -214,17 +246,34 @@ export class BatchCommandBuilder {
  * Commands for several nodes at once: rows are appended by routing slot, and a node's command is
  * handed to `onCommand` when it holds `maxRows` rows or the next row would pass the proto size
  * limit; {@link flush} hands on every partial one.
+ *
+ * A row is either encoded from a record in one go ({@link addRecord}) or written in place op by op
+ * while the record is being decoded ({@link openRow}, the op methods, {@link closeRow}): the
+ * decoder then writes values (base64 decoded, text copied) straight into the command. An open row
+ * becomes part of its command only when closed; opening another row, or {@link cancelRow}, drops it.
  */
 export class NodeCommandSet {
   /** By routing slot + 1 (index 0: rows no live node masters). */
   private readonly builders: (BatchCommandBuilder | undefined)[] = [];
+  private readonly rowInfo: number;
+  private readonly withGeneration: boolean;
+  /** The builder of the open row, or null. */
+  private open: BatchCommandBuilder | null = null;
+  /** Where the open row's next op goes. */
+  private cursor = 0;
+  private opCount = 0;
+  private lastOpStart = 0;
+  private rowLine = 0;
 
   constructor(
     private readonly maxRows: number,
     private readonly flags: WriteFlags,
     private readonly onCommand: (command: EncodedCommand) => void,
     private readonly timeoutMs = 0,
-  ) {}
+  ) {
+    this.rowInfo = batchRowInfo(flags);
+    this.withGeneration = sendsGeneration(flags);
+  }
 
   private builder(slot: number): BatchCommandBuilder {
     return (this.builders[slot + 1] ??= new BatchCommandBuilder(slot, this.maxRows, this.flags));
@@ -232,6 +281,7 @@ export class NodeCommandSet {
 
   /** Encodes `record`'s row into the command for `slot`. Throws ENCODE for what cannot be sent. */
   addRecord(slot: number, record: AsbRecord, ttl: number, file: string): void {
+    this.open = null;
     const size = checkedRowSize(record);
     const builder = this.builder(slot);
     if (builder.rowCount > 0 && !builder.fits(size)) this.cut(builder, file);
@@ -241,15 +291,137 @@ export class NodeCommandSet {
 
   /** Copies row `row` of `command` into the command for `slot`. */
   addRowOf(slot: number, command: EncodedCommand, row: number): void {
+    this.open = null;
+    const from = command.rowOffsets[row];
+    const to = command.rowOffsets[row + 1];
     const builder = this.builder(slot);
-    if (builder.rowCount > 0 && !builder.fits(command.rowOffsets[row + 1] - command.rowOffsets[row])) this.cut(builder, command.file);
-    builder.appendRowOf(command, row);
+    if (builder.rowCount > 0 && !builder.fits(to - from)) this.cut(builder, command.file);
+    builder.appendRowBytes(command.bytes, from, to, command.lines[row]);
     if (builder.full) this.cut(builder, command.file);
   }
 
-  /** Hands on every partial command. */
+  /**
+   * Opens the row of a record for the command of `slot`, writing its head (the op count is filled
+   * in by {@link closeRow}). Throws ENCODE for a key that cannot be sent.
+   */
+  openRow(
+    slot: number,
+    namespace: Uint8Array,
+    digest: Uint8Array,
+    set: Uint8Array | null,
+    key: AsbKey | null,
+    generation: number,
+    ttl: number,
+    line: number,
+  ): void {
+    this.open = null;
+    const builder = this.builder(slot);
+    const start = builder.rowStart;
+    builder.room(start + batchRowHeadSize(namespace, set, key), start);
+    this.cursor = writeBatchRowHead(
+      builder.encodeTarget, start, builder.rowCount, digest, namespace, set, key, generation, ttl, this.rowInfo, this.withGeneration, 0,
+    );
+    this.open = builder;
+    this.opCount = 0;
+    this.rowLine = line;
+  }
+
+  /** The memory the open row is written into: re-read after every op call (it moves when it grows). */
+  get rowBytes(): Buffer {
+    return this.open!.encodeTarget.bytes;
+  }
+
+  /**
+   * Adds a WRITE op for a value of `length` bytes of particle `type` to the open row; returns where
+   * in {@link rowBytes} the caller writes the value (GeoJSON: after the 3-byte prefix, written here).
+   */
+  opSpace(name: Uint8Array, type: number, length: number): number {
+    const valueStart = this.opHead(name, type, type === ParticleType.GEOJSON ? GEOJSON_PREFIX_SIZE + length : length);
+    if (type !== ParticleType.GEOJSON) return valueStart;
+    // flags 0, ncells 0: the server computes the cells itself.
+    const bytes = this.open!.encodeTarget.bytes;
+    bytes[valueStart] = 0;
+    bytes[valueStart + 1] = 0;
+    bytes[valueStart + 2] = 0;
+    return valueStart + GEOJSON_PREFIX_SIZE;
+  }
+
+  /** Adds an INTEGER op (a 64-bit value) to the open row. */
+  opInteger(name: Uint8Array, value: number | bigint): void {
+    // The op head first: it may move the row to larger memory.
+    const at = this.opHead(name, ParticleType.INTEGER, 8);
+    writeInt64(this.open!.encodeTarget.view, at, value);
+  }
+
+  /** Adds a FLOAT op to the open row. */
+  opFloat(name: Uint8Array, value: number): void {
+    const at = this.opHead(name, ParticleType.FLOAT, 8);
+    this.open!.encodeTarget.view.setFloat64(at, value);
+  }
+
+  /** Adds a BOOL op to the open row. */
+  opBool(name: Uint8Array, value: boolean): void {
+    const at = this.opHead(name, ParticleType.BOOL, 1);
+    this.open!.encodeTarget.bytes[at] = value ? 1 : 0;
+  }
+
+  /** Adds a NULL op (deletes the bin) to the open row. */
+  opNil(name: Uint8Array): void {
+    this.opHead(name, ParticleType.NULL, 0);
+  }
+
+  /** Removes the op added last to the open row (a bin that --bin-list leaves out, once its value was read). */
+  dropLastOp(): void {
+    this.cursor = this.lastOpStart;
+    this.opCount--;
+  }
+
+  /** Ops in the open row. */
+  get rowOpCount(): number {
+    return this.opCount;
+  }
+
+  /** Makes the open row its command's next row; hands the command on when it is full. */
+  closeRow(file: string): void {
+    const builder = this.open;
+    if (builder === null) throw new Error('internal: no open row to close');
+    this.open = null;
+    const start = builder.rowStart;
+    const end = this.cursor;
+    const target = builder.encodeTarget;
+    target.view.setUint16(start + ROW_OP_COUNT_OFFSET, this.opCount);
+    if (builder.rowCount > 0 && !builder.fits(end - start)) {
+      // The row passes the proto size limit in this command: it opens the next one. The handed-on
+      // command keeps the old memory, which still holds the row until it is sent.
+      this.cut(builder, file);
+      builder.appendRowBytes(target.bytes, start, end, this.rowLine);
+    } else {
+      builder.commitRow(end, this.rowLine);
+    }
+    if (builder.full) this.cut(builder, file);
+  }
+
+  /** Drops the open row, if any. */
+  cancelRow(): void {
+    this.open = null;
+  }
+
+  /** Hands on every partial command (an open row is dropped). */
   flush(file: string): void {
+    this.open = null;
     for (const builder of this.builders) if (builder !== undefined && builder.rowCount > 0) this.cut(builder, file);
+  }
+
+  /** Writes an op head of a `length`-byte value at the open row's end; returns where the value goes. */
+  private opHead(name: Uint8Array, type: number, length: number): number {
+    const builder = this.open!;
+    const start = this.cursor;
+    const end = start + OP_HEADER_SIZE + name.length + length;
+    builder.room(end, start);
+    this.lastOpStart = start;
+    this.cursor = end;
+    this.opCount++;
+    return writeWriteOpHead(builder.encodeTarget, start, type, name, end);
   }
 
   private cut(builder: BatchCommandBuilder, file: string): void {

@@ -177,22 +177,31 @@ export function writeOpsSize(record: AsbRecord): number {
   return size;
 }
 
+/**
+ * Writes the head of a WRITE op at `offset`: size (everything after the size field, `valueEnd` -
+ * `offset` - 4), op, particle type, flags 0, name length, name. Returns where the value goes.
+ */
+export function writeWriteOpHead(target: EncodeTarget, offset: number, type: number, name: Uint8Array, valueEnd: number): number {
+  const view = target.view;
+  const bytes = target.bytes;
+  const nameLength = name.length;
+  view.setUint32(offset, valueEnd - offset - 4);
+  // op WRITE, particle type, flags 0, name length in one store.
+  view.setUint32(offset + 4, ((OpType.WRITE << 24) | (type << 16) | nameLength) >>> 0);
+  offset += OP_HEADER_SIZE;
+  for (let j = 0; j < nameLength; j++) bytes[offset + j] = name[j];
+  return offset + nameLength;
+}
+
 /** Writes one WRITE op per bin; returns the offset after them. */
 export function writeWriteOps(target: EncodeTarget, offset: number, record: AsbRecord): number {
-  const bytes = target.bytes;
-  const view = target.view;
   const bins = record.bins;
   for (let i = 0; i < bins.length; i++) {
     const bin = bins[i];
-    const name = bin.name;
-    const nameLength = name.length;
     const start = offset;
-    // op WRITE, particle type, flags 0, name length in one store; the size is written last.
-    view.setUint32(offset + 4, ((OpType.WRITE << 24) | (bin.type << 16) | nameLength) >>> 0);
-    offset += OP_HEADER_SIZE;
-    for (let j = 0; j < nameLength; j++) bytes[offset + j] = name[j];
-    offset = writeBinValue(target, offset + nameLength, bin, record);
-    view.setUint32(start, offset - start - 4);
+    // The size is known once the value is written: patched below.
+    offset = writeBinValue(target, writeWriteOpHead(target, start, bin.type, bin.name, start), bin, record);
+    target.view.setUint32(start, offset - start - 4);
   }
   return offset;
 }

@@ -136,6 +136,12 @@ export class WriteClient {
     return this.masterSlot(record);
   }
 
+  /** {@link routeOf} for a record given by its namespace and digest. */
+  routeOfDigest(namespace: Buffer, digest: Uint8Array): number {
+    this.refreshRouting();
+    return this.liveOwner(this.namespaceOfBytes(namespace), partitionOf(digest));
+  }
+
   /**
    * The routing slot of the node that masters the partition of the write row at `rowStart` of
    * `bytes` now (-1: none), from the namespace and digest the row carries. Throws NAMESPACE_NOT_FOUND.
@@ -348,7 +354,10 @@ export class WriteClient {
   }
 
   private namespaceOf(record: AsbRecord): RoutedNamespace {
-    const bytes = record.namespace;
+    return this.namespaceOfBytes(record.namespace);
+  }
+
+  private namespaceOfBytes(bytes: Buffer): RoutedNamespace {
     if (bytes === this.lastNamespaceBytes && this.lastNamespace !== null) return this.lastNamespace;
     const namespace = this.namespaceNamed(bytes);
     this.lastNamespaceBytes = bytes;

@@ -103,14 +103,15 @@ export const BASE64_INVALID = 1;
 export const BASE64_INNER_PADDING = 2;
 
 /**
- * Decodes `length` (a multiple of 4, > 0) base64 characters at `start` into `out` (whose length
- * is {@link base64LengthByLastGroup}). Returns BASE64_OK, BASE64_INVALID or BASE64_INNER_PADDING.
+ * Decodes `length` (a multiple of 4, > 0) base64 characters at `start` into `out` at `outStart`,
+ * `outLength` bytes ({@link base64LengthByLastGroup}). Returns BASE64_OK, BASE64_INVALID or
+ * BASE64_INNER_PADDING.
  */
-export function decodeBase64Into(src: Uint8Array, start: number, length: number, out: Uint8Array): number {
+export function decodeBase64Into(src: Uint8Array, start: number, length: number, out: Uint8Array, outStart: number, outLength: number): number {
   const last = start + length - 4;
   const table = BASE64_SHIFTED;
   let flags = 0;
-  let o = 0;
+  let o = outStart;
   let i = start;
   for (; i < last; i += 4) {
     const v = table[src[i]] | table[256 + src[i + 1]] | table[512 + src[i + 2]] | table[768 + src[i + 3]];
@@ -128,7 +129,7 @@ export function decodeBase64Into(src: Uint8Array, start: number, length: number,
   const d4 = BASE64_LENIENT[src[i + 3]];
   if ((d1 | d2 | d3 | d4) === INVALID) return BASE64_INVALID;
   const v = (d1 << 18) | (d2 << 12) | (d3 << 6) | d4;
-  const lastSize = out.length - o;
+  const lastSize = outStart + outLength - o;
   out[o] = v >>> 16;
   if (lastSize > 1) out[o + 1] = v >>> 8;
   if (lastSize > 2) out[o + 2] = v;
@@ -142,7 +143,7 @@ export function decodeBase64Into(src: Uint8Array, start: number, length: number,
 export function decodeBase64C(src: Uint8Array, start: number, length: number): Buffer | null {
   if (length === 0) return Buffer.allocUnsafe(0);
   const out = Buffer.allocUnsafe(base64LengthByLastGroup(src, start, length));
-  const status = decodeBase64Into(src, start, length, out);
+  const status = decodeBase64Into(src, start, length, out, 0, out.length);
   if (status === BASE64_OK) return out;
   return decodeBase64Exact(src, start, length);
 }

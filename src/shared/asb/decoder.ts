@@ -37,6 +37,7 @@ import { AsbDecodeError, AsbErrorCode } from './errors.js';
 import { formatDouble17g, printChar } from './text.js';
 import type {
   AsbBin,
+  AsbRowSink,
   AsbHeader,
   AsbKey,
   AsbSink,
@@ -181,6 +182,11 @@ const TOKEN_PLAIN = 0;
 const TOKEN_DIGITS = 1;
 const TOKEN_SIGNED = 2;
 const TOKEN_FLOAT = 3;
+
+/** How a bin line is read: checked only, built as an AsbBin, or written to the row sink. */
+const BIN_CHECK = 0;
+const BIN_OBJECT = 1;
+const BIN_ROW = 2;
 
 const PHASE_HEADER = 0;
 const PHASE_META = 1;
@@ -348,6 +354,12 @@ function cStrtodWhole(buf: Uint8Array, len: number): number | undefined {
 
 export class AsbDecoder {
   private readonly sink: AsbSink;
+  /** The sink when it takes records as rows (AsbRowSink), else null. */
+  private readonly rowSink: AsbRowSink | null;
+  /** Set while a record whose bin names repeat is read again as an object. */
+  private recordAsObject = false;
+  /** The digest of the record being written as a row (decoded here, copied by the sink). */
+  private readonly rowDigest = Buffer.alloc(20);
   private readonly file: string;
   private readonly sourceNamespace: Buffer | null;
   private readonly namespaceRemapped: boolean;
@@ -419,8 +431,9 @@ export class AsbDecoder {
   private udfs = 0;
   private nextLine = 1;
 
-  constructor(sink: AsbSink, options: AsbDecoderOptions) {
+  constructor(sink: AsbSink | AsbRowSink, options: AsbDecoderOptions) {
     this.sink = sink;
+    this.rowSink = options.countOnly !== true && 'beginRecord' in sink ? sink : null;
     this.file = options.file;
     this.sourceNamespace = options.sourceNamespace === undefined ? null : Buffer.from(options.sourceNamespace, 'utf8');
     this.namespaceRemapped = options.namespaceRemapped === true && this.sourceNamespace !== null;
@@ -856,7 +869,8 @@ export class AsbDecoder {
     if (p + 4 > end || b[p] !== PLUS || b[p + 1] !== SPACE || b[p + 2] !== LOWER_D || b[p + 3] !== SPACE) {
       this.recordLineFailure(b, p, LOWER_D, LOWER_D);
     }
-    const digest = this.build ? this.parseDigest(b, p + 4) : this.checkDigest(b, p + 4);
+    const asRow = this.rowSink !== null && !this.recordAsObject;
+    const digest = !this.build ? this.checkDigest(b, p + 4) : this.parseDigest(b, p + 4, asRow ? this.rowDigest : this.slabs.allocate(20));
     p += 33;
 
     let set: Buffer | null = null;
@@ -901,17 +915,30 @@ export class AsbDecoder {
 
     if (!this.build) {
       for (let i = 0; i < binCount; i++) {
-        this.parseBin(b, p);
+        this.parseBin(b, p, BIN_CHECK);
         p = this.pos;
       }
       this.nextLine = this.itemLine + (hasKey ? 1 : 0) + (set !== null ? 1 : 0) + 5 + binCount + this.extraLines;
       this.records++;
       return p;
     }
+    if (asRow) {
+      const rowSink = this.rowSink!;
+      const mode = rowSink.beginRecord(namespace, digest, set, key, generation, voidTime, this.itemLine) ? BIN_ROW : BIN_CHECK;
+      for (let i = 0; i < binCount; i++) {
+        this.parseBin(b, p, mode);
+        p = this.pos;
+        if (mode === BIN_ROW && (this.nameRepeated || this.uninternedName)) return this.parseRecordAsObject(b, start);
+      }
+      this.nextLine = this.itemLine + (hasKey ? 1 : 0) + (set !== null ? 1 : 0) + 5 + binCount + this.extraLines;
+      this.records++;
+      rowSink.endRecord();
+      return p;
+    }
     const bins: AsbBin[] = new Array(binCount);
     let count = 0;
     for (let i = 0; i < binCount; i++) {
-      const bin = this.parseBin(b, p)!;
+      const bin = this.parseBin(b, p, BIN_OBJECT)!;
       p = this.pos;
       if (this.nameRepeated || this.uninternedName) {
         if (this.replaceRepeatedBin(bins, count, bin)) continue;
@@ -925,6 +952,16 @@ export class AsbDecoder {
     this.records++;
     this.sink.record({ namespace, digest, set, key, generation, voidTime, bins, line });
     return p;
+  }
+
+  /** Reads the record at `start` again, built as an object for `record()` (its bin names repeat). */
+  private parseRecordAsObject(b: Buffer, start: number): number {
+    this.recordAsObject = true;
+    try {
+      return this.parseRecord(b, start);
+    } finally {
+      this.recordAsObject = false;
+    }
   }
 
   private resetStamps(): number {
@@ -982,12 +1019,12 @@ export class AsbDecoder {
         break;
       case CHAR_S:
         this.expectAt(p + 1, SPACE);
-        value = this.readRaw(b, p + 2, STEP_KEY_STRING, null);
+        value = this.readRaw(b, p + 2, STEP_KEY_STRING, null, this.build);
         particle = ParticleType.STRING;
         break;
       case CHAR_X:
         this.expectAt(p + 1, SPACE);
-        value = this.readBase64(b, p + 2, STEP_KEY_BASE64_STRING, null);
+        value = this.readBase64(b, p + 2, STEP_KEY_BASE64_STRING, null, this.build);
         particle = ParticleType.STRING;
         break;
       case CHAR_B: {
@@ -995,8 +1032,8 @@ export class AsbDecoder {
         const q = compact ? p + 2 : p + 1;
         this.expectAt(q, SPACE);
         value = compact
-          ? this.readRaw(b, q + 1, STEP_KEY_BYTES, 'Key value too large')
-          : this.readBase64(b, q + 1, STEP_KEY_BASE64_BYTES, 'Key value too large');
+          ? this.readRaw(b, q + 1, STEP_KEY_BYTES, 'Key value too large', this.build)
+          : this.readBase64(b, q + 1, STEP_KEY_BASE64_BYTES, 'Key value too large', this.build);
         particle = ParticleType.BLOB;
         break;
       }
@@ -1054,7 +1091,7 @@ export class AsbDecoder {
   }
 
   /** 28 base64 characters (C reads 20 decoded bytes: 7 groups) and the LF. */
-  private parseDigest(b: Buffer, p: number): Buffer {
+  private parseDigest(b: Buffer, p: number, out: Buffer): Buffer {
     this.step = STEP_DIGEST;
     if (p + 28 > this.limit) this.base64Short(p, 28);
     let bad = 0;
@@ -1105,7 +1142,6 @@ export class AsbDecoder {
       this.step = STEP_REC;
       this.unexpected(p + 28, LF);
     }
-    const out = this.slabs.allocate(20);
     out[0] = v1 >>> 16;
     out[1] = v1 >>> 8;
     out[2] = v1;
@@ -1190,8 +1226,11 @@ export class AsbDecoder {
     return copy;
   }
 
-  /** One `- ` bin line; null with `countOnly` (checked, not built). */
-  private parseBin(b: Buffer, p: number): AsbBin | null {
+  /**
+   * One `- ` bin line, read as `mode` says: BIN_OBJECT returns it built; BIN_ROW hands it to the row
+   * sink; BIN_CHECK only checks it. Null unless built.
+   */
+  private parseBin(b: Buffer, p: number, mode: number): AsbBin | null {
     const end = this.limit;
     if (p + 4 > end) this.badBinStart(p);
     const label = b[p + 2];
@@ -1216,21 +1255,25 @@ export class AsbDecoder {
       hash = (Math.imul(hash, 31) + c) | 0;
       q++;
     }
-    // Without `build`, the name is only needed (copied now, before a value reuses `scratch`) when too long.
+    // Checked only, the name is needed (copied now, before a value reuses `scratch`) when too long.
     let name: Buffer;
     let nameLength: number;
     if (q < end && c !== BACKSLASH && q - nameStart < MAX_TOKEN) {
       nameLength = q - nameStart;
-      if (this.build) name = this.internBinName(b, nameStart, q, hash);
+      if (mode !== BIN_CHECK) name = this.internBinName(b, nameStart, q, hash);
       else name = nameLength >= BIN_NAME_BUFFER ? copyRange(b, nameStart, q) : EMPTY;
     } else {
       this.step = STEP_BIN_NAME;
       q = this.readTokenExact(b, nameStart, MAX_TOKEN, true, true, TOKEN_PLAIN);
       nameLength = this.scratchLength;
-      if (this.build) name = this.internBinName(this.scratch, 0, nameLength, hashRange(this.scratch, 0, nameLength));
+      if (mode !== BIN_CHECK) name = this.internBinName(this.scratch, 0, nameLength, hashRange(this.scratch, 0, nameLength));
       else name = nameLength >= BIN_NAME_BUFFER ? copyRange(this.scratch, 0, nameLength) : EMPTY;
       c = b[q];
     }
+    // A name too long fails the record once its value is read: nothing of it goes to the row.
+    if (mode === BIN_ROW && nameLength >= BIN_NAME_BUFFER) mode = BIN_CHECK;
+    const row = mode === BIN_ROW ? this.rowSink! : null;
+    const view = mode === BIN_OBJECT;
 
     let type: AsbBin['type'];
     let value: BinValue;
@@ -1241,6 +1284,7 @@ export class AsbDecoder {
       }
       type = ParticleType.NULL;
       value = null;
+      if (row !== null) row.binNil(name);
     } else {
       if (c !== SPACE) {
         this.step = STEP_REC;
@@ -1252,34 +1296,47 @@ export class AsbDecoder {
           this.step = STEP_BIN_INT;
           value = this.readInteger(b, q, LF);
           type = ParticleType.INTEGER;
+          if (row !== null) row.binInteger(name, value);
           break;
         case KIND_DOUBLE:
           this.step = STEP_BIN_DOUBLE;
           value = this.readDouble(b, q);
           type = ParticleType.FLOAT;
+          if (row !== null) row.binFloat(name, value);
           break;
         case KIND_STRING:
-          value = this.readRaw(b, q, STEP_BIN_STRING, null);
           type = ParticleType.STRING;
+          value = this.readRaw(b, q, STEP_BIN_STRING, null, view);
+          if (row !== null) this.rawToRow(row, b, name, type);
           break;
         case KIND_BYTES:
-          value = compact
-            ? this.readRaw(b, q, STEP_BIN_BYTES, 'Data bin value too large')
-            : this.readBase64(b, q, STEP_BIN_BASE64_BYTES, 'Data bin value too large');
           type = BYTES_PARTICLE[label] as AsbBin['type'];
+          if (compact) {
+            value = this.readRaw(b, q, STEP_BIN_BYTES, 'Data bin value too large', view);
+            if (row !== null) this.rawToRow(row, b, name, type);
+          } else if (row !== null) {
+            value = this.base64ToRow(row, b, q, STEP_BIN_BASE64_BYTES, 'Data bin value too large', name, type);
+          } else {
+            value = this.readBase64(b, q, STEP_BIN_BASE64_BYTES, 'Data bin value too large', view);
+          }
           break;
         case KIND_BOOL:
           this.step = STEP_BIN_BOOL;
           value = this.readBoolean(b, q);
           type = ParticleType.BOOL;
+          if (row !== null) row.binBool(name, value);
           break;
         case KIND_GEOJSON:
-          value = this.readRaw(b, q, STEP_BIN_GEOJSON, null);
           type = ParticleType.GEOJSON;
+          value = this.readRaw(b, q, STEP_BIN_GEOJSON, null, view);
+          if (row !== null) this.rawToRow(row, b, name, type);
           break;
         case KIND_BASE64_STRING:
-          value = this.readBase64(b, q, STEP_BIN_BASE64_STRING, null);
           type = ParticleType.STRING;
+          value =
+            row !== null
+              ? this.base64ToRow(row, b, q, STEP_BIN_BASE64_STRING, null, name, type)
+              : this.readBase64(b, q, STEP_BIN_BASE64_STRING, null, view);
           break;
         default:
           return this.ldtBin(q - 1);
@@ -1291,9 +1348,44 @@ export class AsbDecoder {
       }
     }
     // C sets the bin only now, and the client refuses names of 16 bytes or more.
-    if (nameLength >= BIN_NAME_BUFFER) this.binNameTooLong(kind, name, this.build ? value : this.builtValue(b, kind, value, q), q);
+    if (nameLength >= BIN_NAME_BUFFER) this.binNameTooLong(kind, name, view ? value : this.builtValue(b, kind, value, q), q);
     this.pos = q + 1;
-    return this.build ? { name, type, value } : null;
+    return view ? { name, type, value } : null;
+  }
+
+  /** Copies the raw value just read (`valueStart` to `pos`) into the row. */
+  private rawToRow(row: AsbRowSink, b: Buffer, name: Buffer, type: ParticleType): void {
+    const start = this.valueStart;
+    const end = this.pos;
+    const at = row.binSpace(name, type, end - start);
+    const out = row.rowBytes;
+    if (end - start < 32) {
+      for (let i = start; i < end; i++) out[at + i - start] = b[i];
+    } else {
+      out.set(b.subarray(start, end), at);
+    }
+  }
+
+  /** `<b64len> <base64>` decoded straight into the row; returns EMPTY (nothing is built). */
+  private base64ToRow(row: AsbRowSink, b: Buffer, p: number, steps: number, tooLarge: string | null, name: Buffer, type: ParticleType): Buffer {
+    const size = this.readBase64Size(b, p, steps, tooLarge);
+    const start = this.valueStart;
+    if (size === 0) {
+      row.binSpace(name, type, 0);
+      return EMPTY;
+    }
+    const length = base64LengthByLastGroup(b, start, size);
+    const at = row.binSpace(name, type, length);
+    const status = decodeBase64Into(b, start, size, row.rowBytes, at, length);
+    if (status === BASE64_OK) return EMPTY;
+    if (status === BASE64_INVALID) this.base64Invalid(start, size);
+    // A `=` inside the data: C's per-group length rule gives another length.
+    row.retractBin();
+    const exact = decodeBase64C(b, start, size)!;
+    // binSpace first: the row may move to larger memory.
+    const exactAt = row.binSpace(name, type, exact.length);
+    row.rowBytes.set(exact, exactAt);
+    return EMPTY;
   }
 
   /** With `countOnly`, the text value a message shows, decoded from its bytes (`valueStart` to `end`). */
@@ -1538,7 +1630,7 @@ export class AsbDecoder {
    * `<len> <len raw bytes>` (C text_parse_string / text_parse_data): a view of the bytes. `steps` is
    * the first of the value's three steps (size, space, data).
    */
-  private readRaw(b: Buffer, p: number, steps: number, tooLarge: string | null): Buffer {
+  private readRaw(b: Buffer, p: number, steps: number, tooLarge: string | null, view: boolean): Buffer {
     this.step = steps;
     const size = this.readSize(b, p);
     const dataStart = this.pos + 1;
@@ -1556,11 +1648,31 @@ export class AsbDecoder {
     }
     this.pos = dataEnd;
     this.valueStart = dataStart;
-    return this.build ? bufferView(this.bBuffer, this.bOffset + dataStart, size) : EMPTY;
+    return view ? bufferView(this.bBuffer, this.bOffset + dataStart, size) : EMPTY;
   }
 
-  /** `<b64len> <base64>` (C text_parse_data_dec): the decoded bytes. */
-  private readBase64(b: Buffer, p: number, steps: number, tooLarge: string | null): Buffer {
+  /** `<b64len> <base64>` (C text_parse_data_dec): the decoded bytes when `build`, else EMPTY once checked. */
+  private readBase64(b: Buffer, p: number, steps: number, tooLarge: string | null, build: boolean): Buffer {
+    const size = this.readBase64Size(b, p, steps, tooLarge);
+    const dataStart = this.valueStart;
+    if (!build) {
+      if (!isValidBase64(b, dataStart, size)) this.base64Invalid(dataStart, size);
+      return EMPTY;
+    }
+    if (size === 0) return this.slabs.allocate(0);
+    const length = base64LengthByLastGroup(b, dataStart, size);
+    const out = this.slabs.allocate(length);
+    const status = decodeBase64Into(b, dataStart, size, out, 0, length);
+    if (status === BASE64_OK) return out;
+    if (status === BASE64_INVALID) this.base64Invalid(dataStart, size);
+    return decodeBase64C(b, dataStart, size)!;
+  }
+
+  /**
+   * The size and the presence of a base64 value's text (its characters are not checked yet):
+   * returns the size, leaves the text's start in `valueStart` and its end in `pos`.
+   */
+  private readBase64Size(b: Buffer, p: number, steps: number, tooLarge: string | null): number {
     this.step = steps;
     const size = this.readSize(b, p);
     const sizeEnd = this.pos;
@@ -1574,16 +1686,7 @@ export class AsbDecoder {
     if (dataStart + size > this.limit) this.base64Short(dataStart, size);
     this.pos = dataStart + size;
     this.valueStart = dataStart;
-    if (!this.build) {
-      if (!isValidBase64(b, dataStart, size)) this.base64Invalid(dataStart, size);
-      return EMPTY;
-    }
-    if (size === 0) return this.slabs.allocate(0);
-    const out = this.slabs.allocate(base64LengthByLastGroup(b, dataStart, size));
-    const status = decodeBase64Into(b, dataStart, size, out);
-    if (status === BASE64_OK) return out;
-    if (status === BASE64_INVALID) this.base64Invalid(dataStart, size);
-    return decodeBase64C(b, dataStart, size)!;
+    return size;
   }
 
   private valueTooLarge(sizeEnd: number, size: number, what: string | null): never {
@@ -1931,7 +2034,38 @@ const WARM_UP_RECORDS: readonly Buffer[] = [
   ['+ k B! 3 a\nb', '+ n test', '+ d cYrN7r0I0NWA3zztC8XM8i+vg4M=', '+ g 1', '+ t 1', '+ b 0'],
 ].map((lines) => Buffer.from(lines.join('\n') + '\n'));
 const WARM_UP_HEADER = Buffer.from('Version 3.1\n# namespace test\n');
-const warmedUp = new Set<boolean>();
+const warmedUp = new Set<string>();
+
+/** Takes rows and keeps nothing: the sink of the row path's warm-up. */
+class DiscardingRowSink implements AsbRowSink {
+  rowBytes = Buffer.allocUnsafe(4096);
+  private used = 0;
+  private lastLength = 0;
+  record(): void {}
+  secondaryIndex(): void {}
+  udf(): void {}
+  beginRecord(): boolean {
+    this.used = 0;
+    return true;
+  }
+  binSpace(_name: Buffer, _type: ParticleType, length: number): number {
+    if (this.used + length > this.rowBytes.length) {
+      this.rowBytes = Buffer.allocUnsafe(2 * (this.used + length));
+    }
+    const at = this.used;
+    this.used += length;
+    this.lastLength = length;
+    return at;
+  }
+  retractBin(): void {
+    this.used -= this.lastLength;
+  }
+  binInteger(): void {}
+  binFloat(): void {}
+  binBool(): void {}
+  binNil(): void {}
+  endRecord(): void {}
+}
 
 /**
  * Below this input size a unit does not pay for warmUpDecoder (about 0.1 CPU-s, once per thread
@@ -1943,12 +2077,16 @@ export const WARM_UP_MIN_INPUT_BYTES = 8 * 1024 * 1024;
  * Runs the decoder over a few records, each split at every byte, before real input arrives. Every
  * path a chunk boundary can take then has type feedback when V8 first optimises the hot functions;
  * otherwise each boundary that lands somewhere new deoptimises parseRecord and its inlined callees,
- * and the thread recompiles them a dozen times. Once per thread and mode.
+ * and the thread recompiles them a dozen times. Once per thread and mode (`countOnly`; a full decoder
+ * building objects, or with `rows`, writing rows into an AsbRowSink).
  */
-export function warmUpDecoder(options: { countOnly: boolean }): void {
-  if (warmedUp.has(options.countOnly)) return;
-  warmedUp.add(options.countOnly);
-  const decoder = new AsbDecoder({ record() {}, secondaryIndex() {}, udf() {} }, { file: 'warm-up', countOnly: options.countOnly });
+export function warmUpDecoder(options: { countOnly: boolean; rows?: boolean }): void {
+  const rows = options.rows === true && !options.countOnly;
+  const mode = options.countOnly ? 'count' : rows ? 'rows' : 'objects';
+  if (warmedUp.has(mode)) return;
+  warmedUp.add(mode);
+  const sink = rows ? new DiscardingRowSink() : { record() {}, secondaryIndex() {}, udf() {} };
+  const decoder = new AsbDecoder(sink, { file: 'warm-up', countOnly: options.countOnly, transientInput: rows });
   decoder.write(WARM_UP_HEADER);
   for (const record of WARM_UP_RECORDS) {
     // As many copies as the record has bytes; copy k is split after its k-th byte.

@@ -2,16 +2,19 @@
  * Benchmark of the client layer (not a test): batch-writes 1,000,000 prepared 476-byte records
  * (each record's batch row is 476 bytes on the wire) to a 3-node test cluster whose nodes run in
  * their own processes (scripts/test-cluster --processes), from 1 and then 2 worker threads, and
- * prints records/s and this process's CPU-seconds per million records (encoding, sending, reading
- * the answers, routing, tending: everything this process does).
+ * prints records/s and this process's CPU-seconds per million records (command building, sending,
+ * reading the answers, routing, tending: everything this process does).
  *
- *   npm run bench:client [-- --records 1000000 --batch 128 --batches-in-flight 8 --pool 4096]
+ * Two inputs, each measured: pre-encoded rows (the pool's write rows are encoded before the clock
+ * starts; each record's row is routed by the digest it carries and copied into its node's
+ * command) and decoded records (each record's row is encoded from the AsbRecord on the way).
+ *
+ *   npm run bench:client [-- --records 1000000 --batch 128 --batches-in-flight 8 --pool 4096 --input rows|records]
  *   BENCH_SEEDS=host:port,... npm run bench:client   (against a cluster started elsewhere)
  *
  * Each worker builds a pool of distinct records (--pool, default 4096) before the clock starts and
  * writes it round after round (plain writes: records are overwritten, so the cluster's memory stays
- * bounded). A pool that fits the CPU caches matches a restore, where each record is encoded right
- * after the decoder made it; a pool far larger than the caches adds a cache miss per object touched.
+ * bounded). Answered commands' memory is recycled, as the restore's batcher does.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
@@ -20,7 +23,7 @@ import { Worker, isMainThread, parentPort, workerData } from 'node:worker_thread
 import { createHash } from 'node:crypto';
 import { Cluster } from '../src/shared/aerospike/cluster.js';
 import { WriteClient } from '../src/shared/aerospike/write-client.js';
-import { NodeCommandSet, type EncodedCommand } from '../src/shared/aerospike/batch-command.js';
+import { NodeCommandSet, recycleCommand, type EncodedCommand } from '../src/shared/aerospike/batch-command.js';
 import { batchWriteRowSize } from '../src/shared/aerospike/batch-codec.js';
 import { Info2, ParticleType, TTL_NEVER_EXPIRE } from '../src/shared/aerospike/protocol.js';
 import type { AsbRecord } from '../src/shared/asb/types.js';
@@ -28,7 +31,16 @@ import type { WriteFlags } from '../src/shared/aerospike/write-flags.js';
 
 const ROW_BYTES = 476;
 
+/**
+ * How records reach the client: `rows` = as write rows already encoded (the pool is encoded once,
+ * before the clock starts, and each record's row is copied into its node's command, as a retry or
+ * a hand-over between threads does); `records` = as decoded records whose row is encoded on the
+ * way (what the restore's object path does).
+ */
+type Input = 'rows' | 'records';
+
 interface WorkerParams {
+  input: Input;
   routing: SharedArrayBuffer;
   poolRecords: number;
   first: number;
@@ -86,12 +98,26 @@ async function runWorker(params: WorkerParams): Promise<void> {
   let failed = 0;
   const ready: EncodedCommand[] = [];
   const commands = new NodeCommandSet(params.batchSize, flags, (command) => ready.push(command));
+  // The pool's rows, encoded once: one command holding every pool record's row.
+  let encodedPool: EncodedCommand | null = null;
+  const encoder = new NodeCommandSet(poolSize, flags, (command) => (encodedPool = command));
+  for (const record of pool) encoder.addRecord(0, record, TTL_NEVER_EXPIRE, 'bench');
+  encoder.flush('bench');
+  const rows = encodedPool!;
+  // Plain locals: workerData's clone is a dictionary-mode object, slow to read per record.
+  const count = params.count;
+  const preEncoded = params.input === 'rows';
   const nextCommand = (): EncodedCommand | undefined => {
-    while (ready.length === 0 && next < params.count) {
-      const record = pool[next % poolSize];
-      commands.addRecord(client.routeOf(record), record, TTL_NEVER_EXPIRE, 'bench');
+    while (ready.length === 0 && next < count) {
+      const at = next % poolSize;
+      if (preEncoded) {
+        commands.addRowOf(client.routeOfRow(rows.bytes, rows.rowOffsets[at]), rows, at);
+      } else {
+        const record = pool[at];
+        commands.addRecord(client.routeOf(record), record, TTL_NEVER_EXPIRE, 'bench');
+      }
       next++;
-      if (next === params.count) commands.flush('bench');
+      if (next === count) commands.flush('bench');
     }
     return ready.shift();
   };
@@ -100,6 +126,7 @@ async function runWorker(params: WorkerParams): Promise<void> {
       const result = await client.sendCommand(command);
       const codes = result.resultCodes;
       for (let i = 0; i < codes.length; i++) if (codes[i] !== 0) failed++;
+      recycleCommand(command);
     }
   };
   await Promise.all(Array.from({ length: params.batchesInFlight }, writeNext));
@@ -126,6 +153,7 @@ async function startClusterProcesses(): Promise<{ child: ChildProcess; seeds: st
 }
 
 async function runBenchmark(
+  input: Input,
   threads: number,
   routing: SharedArrayBuffer,
   total: number,
@@ -138,7 +166,7 @@ async function runBenchmark(
   const done: Promise<{ failed: number }>[] = [];
   const per = Math.ceil(total / threads);
   for (let t = 0; t < threads; t++) {
-    const params: WorkerParams = { routing, poolRecords, first: t * 10_000_000, count: Math.min(per, total - t * per), batchSize, batchesInFlight };
+    const params: WorkerParams = { input, routing, poolRecords, first: t * 10_000_000, count: Math.min(per, total - t * per), batchSize, batchesInFlight };
     const worker = new Worker(fileURLToPath(import.meta.url), { workerData: params });
     workers.push(worker);
     const messages: ((message: { ready?: boolean; done?: boolean; failed?: number }) => void)[] = [];
@@ -163,7 +191,7 @@ async function runBenchmark(
   const failed = results.reduce((sum, result) => sum + result.failed, 0);
   await Promise.all(workers.map((worker) => worker.terminate()));
   console.log(
-    `${threads} worker thread(s): ${total.toLocaleString('en-US')} records of ${ROW_BYTES} bytes in ${seconds.toFixed(2)} s = ` +
+    `${input === 'rows' ? 'pre-encoded rows' : 'decoded records'}, ${threads} worker thread(s): ${total.toLocaleString('en-US')} records of ${ROW_BYTES} bytes in ${seconds.toFixed(2)} s = ` +
       `${Math.round(total / seconds).toLocaleString('en-US')} records/s; this process: ${cpuSeconds.toFixed(2)} CPU-s ` +
       `(user ${(cpu.user / 1e6).toFixed(2)}, system ${(cpu.system / 1e6).toFixed(2)}) = ${((cpuSeconds * 1e6) / total).toFixed(3)} CPU-s per million records` +
       (failed > 0 ? `; ${failed} records not written` : ''),
@@ -175,13 +203,17 @@ async function main(): Promise<void> {
   const batchSize = option('batch', 128);
   const batchesInFlight = option('batches-in-flight', 8);
   const poolRecords = option('pool', 4096);
+  const only = process.argv.indexOf('--input');
+  const inputs: Input[] = only >= 0 ? [process.argv[only + 1] as Input] : ['rows', 'records'];
   // BENCH_SEEDS: measure against a cluster started elsewhere (e.g. a real server).
   const external = process.env.BENCH_SEEDS;
   const { child, seeds } = external ? { child: null, seeds: external } : await startClusterProcesses();
   const cluster = await Cluster.connect({ hosts: seeds });
   try {
     console.log(`${external ? 'cluster at BENCH_SEEDS' : 'test cluster'} of ${cluster.nodes.length} nodes${external ? '' : ', one process each'}; batches of ${batchSize}, ${batchesInFlight} batches in flight per thread, ${poolRecords} distinct records per thread`);
-    for (const threads of [1, 2]) await runBenchmark(threads, cluster.routingTable.buffer, total, batchSize, batchesInFlight, poolRecords);
+    for (const input of inputs) {
+      for (const threads of [1, 2]) await runBenchmark(input, threads, cluster.routingTable.buffer, total, batchSize, batchesInFlight, poolRecords);
+    }
   } finally {
     await cluster.close();
     if (child !== null) {

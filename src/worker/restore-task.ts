@@ -224,7 +224,10 @@ export async function restoreFile(task: RestoreFileTask): Promise<RestoreFileRes
   };
   const input: OpenedBackupInput =
     task.port === undefined ? openBackupFile(task.path, inputOptions) : openBackupStream(chunksFromPort(task.port), task.path, inputOptions);
-  if (!run.noRecords && (task.sizeHint === undefined || task.sizeHint >= WARM_UP_MIN_INPUT_BYTES)) warmUpDecoder({ countOnly: false, rows: true });
+  if (!run.noRecords && (task.sizeHint === undefined || task.sizeHint >= WARM_UP_MIN_INPUT_BYTES)) {
+    // A sink like the real one whose rows go nowhere (no node: slot -1; its commands are dropped).
+    warmUpDecoder({ countOnly: false, rows: new RestoreSink(run, 'warm-up', { routeOfDigest: () => -1 }, flags.batchRow) });
+  }
   const sink = new RestoreSink(run, task.path, writer.client, flags.batchRow);
   const decoder = new AsbDecoder(sink, {
     file: task.path,

@@ -185,19 +185,24 @@ describeIfExists(pcapDir, 'client: codecs against captured traffic', () => {
   it('maps per-record batch answers to their rows, whatever the read sizes', () => {
     const { bytes } = firstBatchAnswer();
     const expected = [0, 0, 5, 2, 3, 3, 0, 0, 0, 0, 0, 2, 0, 0];
-    for (const chunkSize of [1, 7, 22, 1000, bytes.length]) {
+    for (const [chunkSize, transient] of [1, 7, 22, 1000, bytes.length].flatMap((size) => [[size, false], [size, true]] as const)) {
       const results = new Int32Array(14).fill(ROW_UNANSWERED);
       const parser = new BatchAnswerParser(results, null, 0);
-      const reader = new ProtoFrameReader();
+      // Transient: each read lands in one reused buffer (a socket's onread buffer), overwritten after push().
+      const reader = new ProtoFrameReader(undefined, transient);
+      const readBuffer = Buffer.alloc(chunkSize);
       let done = false;
       for (let offset = 0; offset < bytes.length; offset += chunkSize) {
-        for (const frame of reader.push(bytes.subarray(offset, offset + chunkSize))) {
+        let chunk = bytes.subarray(offset, offset + chunkSize);
+        if (transient) chunk = readBuffer.subarray(0, chunk.copy(readBuffer));
+        for (const frame of reader.push(chunk)) {
           expect(done, 'data after LAST').to.equal(false);
           done = parser.consume(frame.body);
         }
+        if (transient) readBuffer.fill(0xee);
       }
       expect(done).to.equal(true);
-      expect([...results], `chunks of ${chunkSize}`).to.deep.equal(expected);
+      expect([...results], `chunks of ${chunkSize}${transient ? ', reused buffer' : ''}`).to.deep.equal(expected);
       expect(parser.answered).to.equal(14);
       expect(parser.batchResultCode).to.equal(ResultCode.OK);
     }

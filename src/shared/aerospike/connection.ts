@@ -46,8 +46,16 @@ function isTlsFailure(error: Error): boolean {
   return !/^E[A-Z]+$/.test(code) || code === 'EPROTO';
 }
 
+/** Bytes of the buffer each plain TCP connection reads into, reused for every read. */
+const READ_BUFFER_BYTES = 64 * 1024;
+
+/** Where a socket's reads go once its Connection exists (reads are wired up before it does). */
+interface ReadTarget {
+  connection: Connection | null;
+}
+
 export class Connection {
-  private readonly reader = new ProtoFrameReader();
+  private readonly reader: ProtoFrameReader;
   private pending: PendingCommand | null = null;
   private closedWith: AerospikeError | null = null;
   /** Date.now() when the last command on it ended (for idle trimming). */
@@ -59,9 +67,15 @@ export class Connection {
     private readonly socket: net.Socket,
     /** "NAME host:port" or "host:port": for messages. */
     public label: string,
+    /** Set when the socket reads into one reused buffer (plain TCP): else its 'data' events bring fresh chunks. */
+    reads: ReadTarget | null,
   ) {
     socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    // Reads into a reused buffer spare an allocation and a stream event per read; what the frame
+    // reader keeps past a read (part of a frame) it then copies.
+    this.reader = new ProtoFrameReader(undefined, reads !== null);
+    if (reads !== null) reads.connection = this;
+    else socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (error: Error) => this.onBroken(socketError(error, this.label, true)));
     socket.on('close', () =>
       this.onBroken(new AerospikeError(ClientErrorCode.CONNECTION, `node ${this.label} closed the connection`, { node: this.label, inDoubt: true })),
@@ -96,9 +110,10 @@ export class Connection {
         settled = true;
         clearTimeout(timer);
         socket.removeListener('error', onError);
-        resolve(new Connection(socket, label));
+        resolve(new Connection(socket, label, reads));
       };
       const connector = settings.tls;
+      const reads: ReadTarget | null = connector ? null : { connection: null };
       const onError = (error: Error): void => {
         if (connector !== null && isTlsFailure(error)) {
           fail(tlsConnectError(error, address, address.tlsName ?? connector.resolved.defaultTlsName));
@@ -115,7 +130,19 @@ export class Connection {
             onReady();
           });
         } else {
-          socket = net.connect({ host: address.host, port: address.port });
+          const target = reads!;
+          const readBuffer = Buffer.allocUnsafeSlow(READ_BUFFER_BYTES);
+          socket = net.connect({
+            host: address.host,
+            port: address.port,
+            onread: {
+              buffer: readBuffer,
+              callback: (bytes: number): boolean => {
+                target.connection?.onData(readBuffer.subarray(0, bytes));
+                return true;
+              },
+            },
+          });
           socket.once('connect', onReady);
         }
       } catch (error) {
@@ -223,7 +250,8 @@ export class Connection {
                 node: this.label,
               });
             }
-            answer = body;
+            // A copy: the body may lie in the socket's reused read buffer.
+            answer = Buffer.from(body);
             return true;
           },
           socketTimeoutMs,
@@ -270,6 +298,7 @@ export class Connection {
     return new AerospikeError(code, what, { node: this.label, inDoubt: command.written });
   }
 
+  /** Answer bytes: valid during the call only (they may lie in the reused read buffer). */
   private onData(chunk: Buffer): void {
     const command = this.pending;
     if (command === null) {

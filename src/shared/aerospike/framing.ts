@@ -24,12 +24,19 @@ export class ProtoFrameReader {
   /** Bytes the frame at the head of `pending` needs in all. */
   private needed = PROTO_HEADER_SIZE;
 
-  constructor(private readonly maxBodySize = PROTO_SIZE_MAX) {}
+  constructor(
+    private readonly maxBodySize = PROTO_SIZE_MAX,
+    /** The caller reuses each chunk's memory once push() returns: what is kept is copied. */
+    private readonly transientChunks = false,
+  ) {}
 
-  /** Feeds bytes; returns the frames they complete, in order. Throws on a bad version or size. */
+  /**
+   * Feeds bytes; returns the frames they complete, in order (views of the chunks: with
+   * `transientChunks`, valid until the next push). Throws on a bad version or size.
+   */
   push(chunk: Buffer): ProtoFrame[] {
     if (this.pendingBytes > 0) {
-      this.pending.push(chunk);
+      this.pending.push(this.transientChunks ? Buffer.from(chunk) : chunk);
       this.pendingBytes += chunk.length;
       // A large frame arrives in many reads: join only once it is complete (no quadratic copying).
       if (this.pendingBytes < this.needed) return [];
@@ -59,7 +66,7 @@ export class ProtoFrameReader {
       offset = end;
     }
     if (offset < chunk.length) {
-      const rest = chunk.subarray(offset);
+      const rest = this.transientChunks ? Buffer.from(chunk.subarray(offset)) : chunk.subarray(offset);
       this.pending.push(rest);
       this.pendingBytes = rest.length;
     }

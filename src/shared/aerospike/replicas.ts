@@ -61,5 +61,10 @@ export function hasPartition(bitmap: Uint8Array, partition: number): boolean {
 
 /** The partition a digest belongs to: its first two bytes, little-endian, modulo 4096. */
 export function partitionOf(digest: Uint8Array): number {
-  return (digest[0] | (digest[1] << 8)) & (PARTITION_COUNT - 1);
+  return partitionAt(digest, 0);
+}
+
+/** {@link partitionOf} of the digest at `offset` of `bytes`. */
+export function partitionAt(bytes: Uint8Array, offset: number): number {
+  return (bytes[offset] | (bytes[offset + 1] << 8)) & (PARTITION_COUNT - 1);
 }

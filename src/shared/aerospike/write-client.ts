@@ -16,11 +16,11 @@ import type { AsbRecord } from '../asb/types.js';
 import { ProtoType, ResultCode } from './protocol.js';
 import type { WriteFlags } from './write-flags.js';
 import { AerospikeError, ClientErrorCode, serverError } from './client-errors.js';
-import { TRANSACTION_TTL_OFFSET, encodeRecordWriteFromRow } from './batch-codec.js';
-import { NodeCommandSet, rowDigest, rowNamespace, type EncodedCommand } from './batch-command.js';
+import { ROW_DIGEST_OFFSET, ROW_NAMESPACE_FIELD_OFFSET, TRANSACTION_TTL_OFFSET, encodeRecordWriteFromRow } from './batch-codec.js';
+import { NodeCommandSet, rowNamespace, type EncodedCommand } from './batch-command.js';
 import { encodeRecordWrite } from './message-codec.js';
 import { BatchAnswerParser, ROW_UNANSWERED, parseRecordAnswer } from './response-parser.js';
-import { partitionOf } from './replicas.js';
+import { partitionAt, partitionOf } from './replicas.js';
 import { NodeState, RoutingTable, SessionState, type RoutedNamespace, type RoutedNode, type RoutingSnapshot } from './routing-table.js';
 import { ConnectionPool } from './pool.js';
 import type { Connection, ConnectSettings } from './connection.js';
@@ -148,8 +148,12 @@ export class WriteClient {
    */
   routeOfRow(bytes: Buffer, rowStart: number): number {
     this.refreshRouting();
-    const namespace = this.namespaceNamed(rowNamespace(bytes, rowStart));
-    return this.liveOwner(namespace, partitionOf(rowDigest(bytes, rowStart)));
+    // Read in place: this runs once per row handed between threads or retried.
+    const field = rowStart + ROW_NAMESPACE_FIELD_OFFSET;
+    const length = ((bytes[field] << 24) | (bytes[field + 1] << 16) | (bytes[field + 2] << 8) | bytes[field + 3]) - 1;
+    const last = this.lastNamespace;
+    const namespace = last !== null && sameBytesAt(last.nameBytes, bytes, field + 5, length) ? last : this.namespaceNamed(rowNamespace(bytes, rowStart));
+    return this.liveOwner(namespace, partitionAt(bytes, rowStart + ROW_DIGEST_OFFSET));
   }
 
   /** Commands running now. */
@@ -492,9 +496,13 @@ export class WriteClient {
 
 /** Byte equality for short names (a native compare costs more than the loop). */
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  const length = a.length;
-  if (length !== b.length) return false;
-  for (let i = 0; i < length; i++) if (a[i] !== b[i]) return false;
+  return sameBytesAt(a, b, 0, b.length);
+}
+
+/** Whether `a` equals the `length` bytes of `b` at `offset`. */
+function sameBytesAt(a: Uint8Array, b: Uint8Array, offset: number, length: number): boolean {
+  if (a.length !== length) return false;
+  for (let i = 0; i < length; i++) if (a[i] !== b[offset + i]) return false;
   return true;
 }
 

@@ -2007,12 +2007,13 @@ const WARM_UP_RECORDS: readonly Buffer[] = [
     '+ s events',
     '+ g 1',
     '+ t 0',
-    '+ b 7',
+    '+ b 8',
     '- Z ok T',
     '- N gone',
     '- M prefs 12 k80CTmDMqA==',
     '- B! raw 3 a\nb',
     '- X text 8 aGVsbG8=',
+    '- B none 0 ',
     '- S e\\ scaped 0 ',
     '- Y hll 4 AAE=',
   ],
@@ -2078,14 +2079,17 @@ export const WARM_UP_MIN_INPUT_BYTES = 8 * 1024 * 1024;
  * path a chunk boundary can take then has type feedback when V8 first optimises the hot functions;
  * otherwise each boundary that lands somewhere new deoptimises parseRecord and its inlined callees,
  * and the thread recompiles them a dozen times. Once per thread and mode (`countOnly`; a full decoder
- * building objects, or with `rows`, writing rows into an AsbRowSink).
+ * building objects, or with `rows`, writing rows: into the AsbRowSink given, else into one that
+ * keeps nothing).
  */
-export function warmUpDecoder(options: { countOnly: boolean; rows?: boolean }): void {
-  const rows = options.rows === true && !options.countOnly;
+export function warmUpDecoder(options: { countOnly: boolean; rows?: boolean | AsbRowSink }): void {
+  const rows = options.rows !== undefined && options.rows !== false && !options.countOnly;
   const mode = options.countOnly ? 'count' : rows ? 'rows' : 'objects';
   if (warmedUp.has(mode)) return;
   warmedUp.add(mode);
-  const sink = rows ? new DiscardingRowSink() : { record() {}, secondaryIndex() {}, udf() {} };
+  // The caller's own kind of row sink (one that writes nowhere) gives the calls into it the type
+  // feedback of the real run: a sink of another class there deoptimises the decoder once more.
+  const sink = !rows ? { record() {}, secondaryIndex() {}, udf() {} } : options.rows === true ? new DiscardingRowSink() : (options.rows as AsbRowSink);
   const decoder = new AsbDecoder(sink, { file: 'warm-up', countOnly: options.countOnly, transientInput: rows });
   decoder.write(WARM_UP_HEADER);
   for (const record of WARM_UP_RECORDS) {

@@ -11,7 +11,6 @@
  * existed / fresher; a run that cannot say so for some records fails and says how many were left
  * unresolved.
  */
-import { randomUUID } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import type { Piscina } from 'piscina';
@@ -22,20 +21,17 @@ import type { SecondaryIndexDef, UdfModule } from '../shared/asb/types.js';
 import { Counter, Counters } from '../shared/counters.js';
 import { AsrestoreError } from '../shared/errors.js';
 import { listBackupFiles, type BackupFileEntry } from '../shared/io/local-files.js';
-import { STDIN_NAME } from '../shared/io/stdin.js';
-import { runWithStreamedSource } from '../shared/port-stream.js';
 import { createRunControl, isStopRequested, requestStop } from '../shared/run-control.js';
 import { InFlightLimit, type WriteMode } from '../worker/batcher.js';
 import type { MetadataReply, MetadataRequest, RestoreFileResult, RestoreFileTask, RestoreRunSettings } from '../worker/restore-task.js';
 import type { WriteBatchesResult, WriteBatchesTask } from '../worker/batch-channel.js';
-import { ThrottleController } from '../worker/throttle.js';
 import { restoreWriteFlags } from '../worker/write-policy.js';
 import { err, inf, ver } from './log.js';
 import { MetadataRestorer } from './metadata/metadata-restore.js';
 import { ServerVersion } from './metadata/info.js';
 import { resolvePassword, resolveTlsKeyfilePassword, type RestoreOptions, type TerminalPrompt } from './options.js';
 import { ProgressReporter } from './progress.js';
-import { resolveEncryptionKey, type RunHandle } from './validate.js';
+import type { RunHandle } from './validate.js';
 import { createWorkerPool, runBounded } from './worker-pool.js';
 
 export interface RestoreDependencies {
@@ -48,6 +44,12 @@ export interface RestoreDependencies {
   /** The cluster tend interval (tests shorten it). Default 1000 ms. */
   tendIntervalMs?: number;
 }
+
+/**
+ * Numbers this process's runs: a worker thread keeps one write client per run id (writer-context.ts),
+ * so ids only need to differ between the runs of one process.
+ */
+let runsStarted = 0;
 
 type RestoreWorkerTask = RestoreFileTask | WriteBatchesTask;
 type RestoreWorkerResult = RestoreFileResult | WriteBatchesResult;
@@ -143,7 +145,8 @@ export async function runRestore(options: RestoreOptions, deps: RestoreDependenc
   const progress = new ProgressReporter({ counters, machinePath: options.machine });
   try {
     restoreWriteFlags(options);
-    aesKey = resolveEncryptionKey(options);
+    // validate.js (and node:crypto) are loaded only for a run that names a key.
+    aesKey = options.encryptionKey === null ? null : (await import('./validate.js')).resolveEncryptionKey(options);
     auth = await authFor(options, deps.prompt);
     tls = await tlsFor(options, deps.prompt);
     progress.openMachineFile();
@@ -241,9 +244,10 @@ async function restoreWithCluster(
   }
   if (!options.noRecords) inf('Restoring records');
 
+  // throttle.js is loaded only for a run that throttles.
   const throttle =
     options.bandwidth > 0 && options.tps > 0
-      ? new ThrottleController({ bytesPerSecond: options.bandwidth, recordsPerSecond: options.tps }, counters)
+      ? new (await import('../worker/throttle.js')).ThrottleController({ bytesPerSecond: options.bandwidth, recordsPerSecond: options.tps }, counters)
       : null;
   const namespaces = options.namespace === null ? [] : options.namespace.target === null ? [options.namespace.source] : [options.namespace.source, options.namespace.target];
   const metadata = new MetadataRestorer(cluster, {
@@ -258,7 +262,7 @@ async function restoreWithCluster(
 
   const totalTimeoutMs = options.totalTimeout > 0 ? options.totalTimeout : options.timeout;
   const run: RestoreRunSettings = {
-    runId: randomUUID(),
+    runId: `${process.pid}-${++runsStarted}`,
     cluster: cluster.sharedSettings,
     mode,
     batchSize,
@@ -376,6 +380,11 @@ async function restoreWithCluster(
       inf('Finished restoring backup file(s)');
       results.push(await running);
     } else {
+      // Loaded here: only a restore from stdin needs them.
+      const [{ runWithStreamedSource }, { STDIN_NAME }] = await Promise.all([
+        import('../shared/port-stream.js'),
+        import('../shared/io/stdin.js'),
+      ]);
       const restored = runWithStreamedSource(deps.stdin ?? process.stdin, (port) => runUnit(STDIN_NAME, false, port), {
         started: () => inf('Finished restoring backup file(s)'),
       });

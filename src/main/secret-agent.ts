@@ -8,9 +8,13 @@
  * same header and JSON holding either `Error` or `SecretValue`: base64 of the secret, trailing
  * whitespace ignored. Every step is bounded by the configured timeout.
  */
-import { connect as netConnect, type Socket } from 'node:net';
-import { connect as tlsConnect } from 'node:tls';
+import type { Socket } from 'node:net';
 import { AsrestoreError } from '../shared/errors.js';
+import { lazyModule } from '../shared/lazy-module.js';
+
+/** node:net and node:tls are loaded when a secret is fetched, not by every run that parses options. */
+const nodeNet = lazyModule<typeof import('node:net')>('node:net');
+const nodeTls = lazyModule<typeof import('node:tls')>('node:tls');
 
 export const SECRETS_PREFIX = 'secrets:';
 const MAGIC = 0x51dec1cc;
@@ -98,8 +102,10 @@ function exchange(config: SecretAgentConfig, port: number, request: Buffer, refe
       socket.write(request);
     };
     if (config.caPem !== null) {
+      const { connect: tlsConnect } = nodeTls();
       socket = tlsConnect({ host: config.address, port, ca: config.caPem, servername: isIp(config.address) ? undefined : config.address }, onConnect);
     } else {
+      const { connect: netConnect } = nodeNet();
       socket = netConnect({ host: config.address, port }, onConnect);
     }
     socket.on('data', (chunk: Buffer) => {

@@ -8,7 +8,6 @@
  * `deadline` (Date.now() ms, 0 = none) ends the whole command. Either one closes the connection.
  */
 import net from 'node:net';
-import tls from 'node:tls';
 import { ProtoFrameReader } from './framing.js';
 import { ProtoType } from './protocol.js';
 import { AerospikeError, ClientErrorCode, socketError } from './client-errors.js';
@@ -16,7 +15,7 @@ import { inflateCompressedFrame } from './response-parser.js';
 import { encodeInfoRequest, parseInfoResponse } from './info-codec.js';
 import { formatAddress, type HostAddress } from './host-list.js';
 import type { AdminTransport } from './auth.js';
-import { describeTlsSession, tlsConnectError, type TlsConnector } from './tls-options.js';
+import { describeTlsSession, nodeTls, tlsConnectError, type TlsConnector } from './tls-options.js';
 
 /** Takes each answer frame; returns true when the answer is complete. May throw to fail the command. */
 export type FrameHandler = (type: number, body: Buffer) => boolean;
@@ -123,7 +122,7 @@ export class Connection {
       };
       try {
         if (connector) {
-          const tlsSocket = tls.connect(connector.connectOptions(address));
+          const tlsSocket = nodeTls().connect(connector.connectOptions(address));
           socket = tlsSocket;
           tlsSocket.once('secureConnect', () => {
             if (connector.resolved.logSessionInfo && settings.log) settings.log(describeTlsSession(tlsSocket, address));

@@ -6,9 +6,17 @@
  * variable, the file, the option) and never the value.
  */
 import { closeSync, openSync, readFileSync } from 'node:fs';
-import { ReadStream, WriteStream } from 'node:tty';
-import bcrypt from 'bcryptjs';
 import { AsrestoreError } from '../errors.js';
+import { lazyModule } from '../lazy-module.js';
+
+/**
+ * bcryptjs (and the node:crypto it pulls in) and node:tty are loaded on first use: most runs log in
+ * with no user and prompt for nothing, and every thread that imports this module (the coordinator
+ * and each worker) would otherwise pay for loading them. bcryptjs's CommonJS build is the same
+ * code as its ES module build.
+ */
+const bcrypt = lazyModule<typeof import('bcryptjs')>('bcryptjs');
+const nodeTty = lazyModule<typeof import('node:tty')>('node:tty');
 
 /**
  * The fixed salt every Aerospike client hashes passwords with (aerospike-common as_password.c,
@@ -27,7 +35,7 @@ const credentialCache = new Map<string, string>();
 export function passwordCredential(password: string): string {
   let credential = credentialCache.get(password);
   if (credential === undefined) {
-    credential = bcrypt.hashSync(password, CREDENTIAL_SALT);
+    credential = bcrypt().hashSync(password, CREDENTIAL_SALT);
     credentialCache.set(password, credential);
   }
   return credential;
@@ -154,6 +162,7 @@ export const terminalPasswordPrompt: PasswordPrompt = (message) =>
       reject(new AsrestoreError('SECRET_PROMPT', `${message.replace(/:\s*$/, '')}: cannot write to the terminal`));
       return;
     }
+    const { ReadStream, WriteStream } = nodeTty();
     // Each stream owns (and closes) its own descriptor.
     const input = new ReadStream(inputFd);
     const output = new WriteStream(outputFd);

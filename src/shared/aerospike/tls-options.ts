@@ -12,14 +12,21 @@
  * Resolution (`resolveTlsSettings`) reads every file once, in the coordinator, and yields plain data
  * that can be sent to worker threads; each worker builds one `TlsConnector` from it.
  */
-import { createPrivateKey } from 'node:crypto';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
-import * as tls from 'node:tls';
+import type * as tls from 'node:tls';
 import { AsrestoreError } from '../errors.js';
+import { lazyModule } from '../lazy-module.js';
 import { AerospikeError, ClientErrorCode } from './client-errors.js';
 import { parsePasswordSource, resolvePassword, type SecretResolverDeps } from './credentials.js';
+
+/**
+ * node:tls (with the node:crypto it loads) is loaded on first use: without --tls-enable no thread
+ * needs it, and loading it costs every thread (coordinator and workers) a few milliseconds.
+ */
+export const nodeTls = lazyModule<typeof tls>('node:tls');
+const nodeCrypto = lazyModule<typeof import('node:crypto')>('node:crypto');
 
 /** The options as asrestore names them (CLI or config file), before any file is read. */
 export interface TlsSettings {
@@ -248,6 +255,7 @@ function checkPrivateKey(key: string, passphrase: string | undefined, path: stri
   if (encrypted && passphrase === undefined) {
     throw tlsConfigError(`--tls-keyfile ${path}: Private key password is required (--tls-keyfile-password)`, path);
   }
+  const { createPrivateKey } = nodeCrypto();
   try {
     createPrivateKey({ key, format: 'pem', ...(passphrase === undefined ? {} : { passphrase }) });
   } catch (error) {
@@ -274,7 +282,7 @@ function secureContextError(error: unknown, settings: TlsSettings): AsrestoreErr
 
 /** The secure context every connection shares (CA, client certificate, CRLs, versions, ciphers). */
 export function createTlsSecureContext(resolved: ResolvedTls): tls.SecureContext {
-  return tls.createSecureContext({
+  return nodeTls().createSecureContext({
     ...(resolved.ca ? { ca: resolved.ca } : {}),
     ...(resolved.cert ? { cert: resolved.cert } : {}),
     ...(resolved.key ? { key: resolved.key } : {}),

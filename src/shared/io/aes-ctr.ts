@@ -6,10 +6,14 @@
  *   across zstd frame boundaries.
  * There is no MAC: a wrong key decrypts to garbage that the next layer rejects.
  */
-import { createCipheriv, createDecipheriv, randomBytes, type Cipher, type Decipher } from 'node:crypto';
+import type { Cipher, Decipher } from 'node:crypto';
 import { AsrestoreError } from '../errors.js';
+import { lazyModule } from '../lazy-module.js';
 import { aesKeyBytes, type EncryptionAlgorithm } from './codec-options.js';
 import { INPUT_OPTIONS_HINT, IoErrorCode } from './io-error-codes.js';
+
+// node:crypto is loaded on first use: a thread that meets no encrypted data does not load it.
+const crypto = lazyModule<typeof import('node:crypto')>('node:crypto');
 
 export const AES_BLOCK_BYTES = 16;
 /** Length of the encrypted IV at the start of every encrypted file. */
@@ -54,15 +58,15 @@ export function addToCounter128(counter: Uint8Array, n: number): Buffer {
 
 /** A new IV0 as C asbackup makes it: 4-byte big-endian Unix time, then 12 random bytes. */
 export function newInitialCounter(nowMs: number = Date.now()): Buffer {
-  const iv = randomBytes(AES_BLOCK_BYTES);
+  const iv = crypto().randomBytes(AES_BLOCK_BYTES);
   iv.writeUInt32BE(Math.floor(nowMs / 1000) >>> 0, 0);
   return iv;
 }
 
 function ecb(algorithm: EncryptionAlgorithm, key: Buffer, block: Buffer, encrypt: boolean): Buffer {
   const cipher = encrypt
-    ? createCipheriv(ecbCipherName(algorithm), key, null)
-    : createDecipheriv(ecbCipherName(algorithm), key, null);
+    ? crypto().createCipheriv(ecbCipherName(algorithm), key, null)
+    : crypto().createDecipheriv(ecbCipherName(algorithm), key, null);
   cipher.setAutoPadding(false);
   return Buffer.concat([cipher.update(block), cipher.final()]);
 }
@@ -92,7 +96,7 @@ export class AesCtrDecryptor {
       rest = rest.subarray(take);
       if (this.headerFilled < AES_IV_HEADER_BYTES) return undefined;
       const iv0 = ecb(this.key.algorithm, this.key.key, this.header, false);
-      this.decipher = createDecipheriv(ctrCipherName(this.key.algorithm), this.key.key, addToCounter128(iv0, 1));
+      this.decipher = crypto().createDecipheriv(ctrCipherName(this.key.algorithm), this.key.key, addToCounter128(iv0, 1));
       if (rest.length === 0) return undefined;
     }
     return this.decipher.update(rest);
@@ -135,7 +139,7 @@ export class AesCtrEncryptor {
     checkKey(key);
     if (initialCounter.length !== AES_BLOCK_BYTES) throw new RangeError('IV0 is 16 bytes');
     this.header = ecb(key.algorithm, key.key, initialCounter, true);
-    this.cipher = createCipheriv(ctrCipherName(key.algorithm), key.key, addToCounter128(initialCounter, 1));
+    this.cipher = crypto().createCipheriv(ctrCipherName(key.algorithm), key.key, addToCounter128(initialCounter, 1));
   }
 
   push(chunk: Uint8Array): Buffer {

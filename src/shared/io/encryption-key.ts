@@ -7,15 +7,19 @@
  *   and hashed as is, never parsed as PEM (C semantics; Go also accepts PEM text there).
  * Error messages never contain key bytes.
  */
-import { createHash, createPrivateKey, type KeyObject } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { AsrestoreError } from '../errors.js';
+import { lazyModule } from '../lazy-module.js';
 import { aesKeyBytes, type EncryptionAlgorithm } from './codec-options.js';
 import { IoErrorCode } from './io-error-codes.js';
 
+// node:crypto is loaded on first use: a run without an encryption key does not load it.
+const crypto = lazyModule<typeof import('node:crypto')>('node:crypto');
+
 /** AES key from the bytes asbackup hashes. */
 export function deriveAesKey(keyMaterial: Uint8Array, algorithm: EncryptionAlgorithm): Buffer {
-  const digest = createHash('sha256').update(keyMaterial).digest();
+  const digest = crypto().createHash('sha256').update(keyMaterial).digest();
   const key = Buffer.from(digest.subarray(0, aesKeyBytes(algorithm)));
   digest.fill(0);
   return key;
@@ -46,7 +50,7 @@ export function privateKeyMaterial(key: KeyObject, source: string): Buffer {
 export function encryptionKeyFromPem(pem: string | Buffer, algorithm: EncryptionAlgorithm, source: string): Buffer {
   let key: KeyObject;
   try {
-    key = createPrivateKey({ key: pem, format: 'pem' });
+    key = crypto().createPrivateKey({ key: pem, format: 'pem' });
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     const text = typeof pem === 'string' ? pem : pem.toString('latin1');

@@ -9,13 +9,14 @@
  * input. The decoder runs on across concatenated frames: a C asbackup file that was
  * reopened for more data holds several frames back to back.
  */
-import { createRequire } from 'node:module';
+import { lazyModule } from '../lazy-module.js';
 import { AsrestoreError } from '../errors.js';
 import { INPUT_OPTIONS_HINT, IoErrorCode } from './io-error-codes.js';
 
 type ZstdBinding = typeof import('zstd-napi/binding.js');
 // zstd-napi/binding is a CommonJS re-export of the native addon, so ESM named imports cannot see it.
-const zstd = createRequire(import.meta.url)('zstd-napi/binding') as ZstdBinding;
+// Loaded on first use: a thread that never meets compressed data does not load the addon.
+const zstd = lazyModule<ZstdBinding>('zstd-napi/binding');
 
 /** Whether `bytes` begin with the zstd frame magic number (0xFD2FB528, little-endian). */
 export function startsWithZstdMagic(bytes: Uint8Array): boolean {
@@ -39,7 +40,7 @@ export interface ZstdDecoderOptions {
  * touches again.
  */
 export class ZstdDecoder {
-  private readonly dctx = new zstd.DCtx();
+  private readonly dctx = new (zstd().DCtx)();
   private readonly name: string;
   private readonly baseOffset: number;
   private readonly outputChunkBytes: number;
@@ -143,20 +144,20 @@ export interface ZstdEncoderOptions {
 
 /** Incremental zstd encoder (writer side: tests and the backup generator). */
 export class ZstdEncoder {
-  private readonly cctx = new zstd.CCtx();
-  private output = Buffer.allocUnsafeSlow(zstd.cStreamOutSize());
+  private readonly cctx = new (zstd().CCtx)();
+  private output = Buffer.allocUnsafeSlow(zstd().cStreamOutSize());
   private filled = 0;
   private frameOpen = false;
 
   constructor(options: ZstdEncoderOptions = {}) {
-    this.cctx.setParameter(zstd.CParameter.compressionLevel, options.level ?? 0);
+    this.cctx.setParameter(zstd().CParameter.compressionLevel, options.level ?? 0);
   }
 
   /** Compresses `input` into the current frame; appends completed output chunks to `completed`. */
   push(input: Uint8Array, completed: Buffer[]): void {
     if (input.length === 0) return;
     this.frameOpen = true;
-    this.run(input, zstd.EndDirective.continue, completed);
+    this.run(input, zstd().EndDirective.continue, completed);
   }
 
   /**
@@ -165,11 +166,11 @@ export class ZstdEncoder {
    */
   endFrame(completed: Buffer[]): void {
     if (!this.frameOpen) return;
-    this.run(new Uint8Array(0), zstd.EndDirective.end, completed);
+    this.run(new Uint8Array(0), zstd().EndDirective.end, completed);
     this.frameOpen = false;
     if (this.filled > 0) {
       completed.push(this.output.subarray(0, this.filled));
-      this.output = Buffer.allocUnsafeSlow(zstd.cStreamOutSize());
+      this.output = Buffer.allocUnsafeSlow(zstd().cStreamOutSize());
       this.filled = 0;
     }
   }
@@ -179,7 +180,7 @@ export class ZstdEncoder {
     for (;;) {
       if (this.filled === this.output.length) {
         completed.push(this.output);
-        this.output = Buffer.allocUnsafeSlow(zstd.cStreamOutSize());
+        this.output = Buffer.allocUnsafeSlow(zstd().cStreamOutSize());
         this.filled = 0;
       }
       const [remaining, produced, consumed] = this.cctx.compressStream2(
@@ -190,7 +191,7 @@ export class ZstdEncoder {
       this.filled += produced;
       rest = rest.subarray(consumed);
       if (rest.length > 0) continue;
-      if (directive === zstd.EndDirective.continue || remaining === 0) return;
+      if (directive === zstd().EndDirective.continue || remaining === 0) return;
     }
   }
 }

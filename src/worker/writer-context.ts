@@ -3,7 +3,7 @@
  * shared by every task the thread runs for that run, with the process-wide in-flight bound.
  */
 import { WriteClient } from '../shared/aerospike/write-client.js';
-import { InFlightLimit } from './batcher.js';
+import { InFlightLimit } from './in-flight-limit.js';
 import type { RestoreRunSettings } from './restore-task.js';
 
 export interface WriterContext {

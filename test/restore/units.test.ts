@@ -12,7 +12,8 @@ import { BatchCommandBuilder, NodeCommandSet, type EncodedCommand } from '../../
 import type { AsbRecord } from '../../src/shared/asb/types.js';
 import { Counter, Counters } from '../../src/shared/counters.js';
 import { batchWritesSupported } from '../../src/main/restore.js';
-import { Batcher, InFlightLimit, statusOfClientError } from '../../src/worker/batcher.js';
+import { Batcher, statusOfClientError } from '../../src/worker/batcher.js';
+import { InFlightLimit } from '../../src/worker/in-flight-limit.js';
 import { handOverInto, handedOverSize, takeOver } from '../../src/worker/batch-channel.js';
 import { restoreWriteFlags } from '../../src/worker/write-policy.js';
 

@@ -1,0 +1,106 @@
+/**
+ * The process-wide bound on batches in flight (--max-async-batches), shared by every worker thread
+ * through a SharedArrayBuffer. Its own module: the coordinator creates the buffer without loading
+ * the write path.
+ */
+type WaitAsyncResult = { async: false; value: 'not-equal' | 'timed-out' } | { async: true; value: Promise<'ok' | 'timed-out'> };
+// Atomics.waitAsync exists since Node 16; TypeScript declares it only in the ES2024 lib.
+const waitAsync = (Atomics as unknown as {
+  waitAsync(array: Int32Array, index: number, value: number, timeoutMs?: number): WaitAsyncResult;
+}).waitAsync;
+
+const SLOT_USED = 0;
+const SLOT_LIMIT = 1;
+/** A waiter re-checks at least this often, so a lost wake-up can never hang a worker. */
+const RECHECK_MS = 250;
+
+function noop(): void {}
+
+/**
+ * A counting semaphore in a SharedArrayBuffer (int32 used, int32 limit): every worker thread that
+ * attaches to the same buffer shares the bound. Waiting is Atomics.waitAsync, so a waiting thread
+ * keeps serving its sockets.
+ */
+export class InFlightLimit {
+  static readonly BYTES = 8;
+  private readonly cells: Int32Array;
+
+  /** A new buffer allowing `limit` holders at once. */
+  static createBuffer(limit: number): SharedArrayBuffer {
+    const buffer = new SharedArrayBuffer(InFlightLimit.BYTES);
+    Atomics.store(new Int32Array(buffer), SLOT_LIMIT, Math.max(1, Math.floor(limit)));
+    return buffer;
+  }
+
+  constructor(readonly buffer: SharedArrayBuffer) {
+    this.cells = new Int32Array(buffer, 0, 2);
+  }
+
+  get used(): number {
+    return Atomics.load(this.cells, SLOT_USED);
+  }
+
+  get limit(): number {
+    return Atomics.load(this.cells, SLOT_LIMIT);
+  }
+
+  /** Takes a place when one is free at once (true), else leaves everything as it was (false). */
+  tryAcquire(): boolean {
+    const limit = Atomics.load(this.cells, SLOT_LIMIT);
+    for (;;) {
+      const used = Atomics.load(this.cells, SLOT_USED);
+      if (used >= limit) return false;
+      if (Atomics.compareExchange(this.cells, SLOT_USED, used, used + 1) === used) return true;
+    }
+  }
+
+  /** null when a place was taken at once; otherwise a promise that resolves once one is taken. */
+  acquire(): Promise<void> | null {
+    return this.tryAcquire() ? null : this.waitForPlace();
+  }
+
+  /** null when a place is free now; otherwise a promise that resolves once one is (nothing is taken). */
+  whenRoom(): Promise<void> | null {
+    return this.used < this.limit ? null : this.waitForRoom();
+  }
+
+  private async waitForRoom(): Promise<void> {
+    for (;;) {
+      const used = Atomics.load(this.cells, SLOT_USED);
+      if (used < Atomics.load(this.cells, SLOT_LIMIT)) return;
+      const result = waitAsync(this.cells, SLOT_USED, used, RECHECK_MS);
+      if (!result.async) continue;
+      const keepAlive = setTimeout(noop, RECHECK_MS + 1000);
+      try {
+        await result.value;
+      } finally {
+        clearTimeout(keepAlive);
+      }
+    }
+  }
+
+  release(): void {
+    Atomics.sub(this.cells, SLOT_USED, 1);
+    // Every waiter re-checks (some only wait for room, some to take the place; losers wait again).
+    Atomics.notify(this.cells, SLOT_USED);
+  }
+
+  private async waitForPlace(): Promise<void> {
+    for (;;) {
+      const used = Atomics.load(this.cells, SLOT_USED);
+      if (used < Atomics.load(this.cells, SLOT_LIMIT)) {
+        if (this.tryAcquire()) return;
+        continue;
+      }
+      const result = waitAsync(this.cells, SLOT_USED, used, RECHECK_MS);
+      if (!result.async) continue;
+      // A pending waitAsync does not keep Node's event loop alive; this timer does.
+      const keepAlive = setTimeout(noop, RECHECK_MS + 1000);
+      try {
+        await result.value;
+      } finally {
+        clearTimeout(keepAlive);
+      }
+    }
+  }
+}

@@ -108,6 +108,10 @@ export class RestoreSink implements AsbRowSink {
     return this.commands.rowBytes;
   }
 
+  get rowView(): DataView {
+    return this.commands.rowView;
+  }
+
   binSpace(name: Buffer, type: ParticleType, length: number): number {
     // The decoder writes the value in any case: a bin left out is dropped at the next call.
     this.dropLastBin = !this.keepsNextBin(name);

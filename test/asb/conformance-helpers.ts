@@ -193,6 +193,9 @@ function expectTransientInputAgrees(chunks: readonly Buffer[], options: Partial<
 class RebuildingRowSink implements AsbRowSink {
   readonly items: ItemSnapshot[] = [];
   rowBytes = Buffer.alloc(64);
+  get rowView(): DataView {
+    return new DataView(this.rowBytes.buffer, this.rowBytes.byteOffset, this.rowBytes.length);
+  }
   private used = 0;
   private open: AsbRecord | null = null;
   private spaces: { bin: AsbBin; at: number; length: number }[] = [];

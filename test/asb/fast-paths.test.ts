@@ -7,7 +7,12 @@ import {
   base64LengthByLastGroup,
   decodeBase64C,
   decodeBase64Into,
+  decodeBase64View,
 } from '../../src/shared/asb/base64.js';
+
+function dataView(bytes: Buffer): DataView {
+  return new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
+}
 import { bufferView, SlabAllocator } from '../../src/shared/asb/bytes.js';
 import { decimalToDouble } from '../../src/shared/asb/decimal.js';
 import { AsbDecoder } from '../../src/shared/asb/decoder.js';
@@ -183,6 +188,11 @@ describe('asb fast paths', () => {
         expect(decodeBase64Into(text, 1, length, framed, 5, out.length), `n=${n} framed`).to.equal(BASE64_OK);
         expect(framed.subarray(5, 5 + out.length).equals(data), `n=${n} framed`).to.equal(true);
         expect([...framed.subarray(0, 5), ...framed.subarray(5 + out.length)].every((byte) => byte === 0xee), `n=${n} framed`).to.equal(true);
+        // The DataView form (the restore's rows), into the middle of a larger buffer as well.
+        const viewed = Buffer.alloc(out.length + 10, 0xee);
+        const status = decodeBase64View(dataView(text), 1, length, dataView(viewed), 5, out.length);
+        expect(status, `n=${n} view`).to.equal(BASE64_OK);
+        expect(viewed.equals(framed), `n=${n} view`).to.equal(true);
       }
       const all = Buffer.from(ALPHABET, 'latin1');
       expect(decodeBase64C(all, 0, all.length)!.equals(Buffer.from(ALPHABET, 'base64'))).to.equal(true);
@@ -196,12 +206,14 @@ describe('asb fast paths', () => {
           text[at] = bad;
           const out = Buffer.alloc(base64LengthByLastGroup(text, 0, text.length));
           expect(decodeBase64Into(text, 0, text.length, out, 0, out.length), `${bad} at ${at}`).to.equal(BASE64_INVALID);
+          expect(decodeBase64View(dataView(text), 0, text.length, dataView(out), 0, out.length), `${bad} at ${at}, view`).to.equal(BASE64_INVALID);
           expect(decodeBase64C(text, 0, text.length), `${bad} at ${at}`).to.equal(null);
         }
       }
       const padded = Buffer.from('QQ==QUJD', 'latin1');
       const out = Buffer.alloc(base64LengthByLastGroup(padded, 0, padded.length));
       expect(decodeBase64Into(padded, 0, padded.length, out, 0, out.length)).to.equal(BASE64_INNER_PADDING);
+      expect(decodeBase64View(dataView(padded), 0, padded.length, dataView(out), 0, out.length)).to.equal(BASE64_INNER_PADDING);
       // C: the length is the sum of the groups' own lengths (1 for QQ==, 3), cut from the front of
       // the 3-bytes-per-group output.
       expect([...decodeBase64C(padded, 0, padded.length)!]).to.deep.equal([0x41, 0x00, 0x00, 0x41]);

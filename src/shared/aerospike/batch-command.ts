@@ -326,6 +326,11 @@ export class NodeCommandSet {
     return this.open!.encodeTarget.bytes;
   }
 
+  /** A DataView of {@link rowBytes}. */
+  get rowView(): DataView {
+    return this.open!.encodeTarget.view;
+  }
+
   /**
    * Adds a WRITE op for a value of `length` bytes of particle `type` to the open row; returns where
    * in {@link rowBytes} the caller writes the value (GeoJSON: after the 3-byte prefix, written here).

@@ -137,6 +137,38 @@ export function decodeBase64Into(src: Uint8Array, start: number, length: number,
 }
 
 /**
+ * {@link decodeBase64Into} through DataViews: a group is one 32-bit read and one 32-bit write
+ * (whose fourth byte the next group overwrites; the last group is written byte by byte), a third
+ * fewer instructions than byte loads and stores.
+ */
+export function decodeBase64View(src: DataView, start: number, length: number, out: DataView, outStart: number, outLength: number): number {
+  const last = start + length - 4;
+  const table = BASE64_SHIFTED;
+  let flags = 0;
+  let o = outStart;
+  let i = start;
+  for (; i < last; i += 4) {
+    const w = src.getUint32(i, true);
+    const v = table[w & 0xff] | table[256 + ((w >>> 8) & 0xff)] | table[512 + ((w >>> 16) & 0xff)] | table[768 + (w >>> 24)];
+    flags |= v;
+    out.setUint32(o, v << 8);
+    o += 3;
+  }
+  if (flags > 0xffffff) return flags & SHIFTED_INVALID ? BASE64_INVALID : BASE64_INNER_PADDING;
+  const d1 = BASE64_LENIENT[src.getUint8(i)];
+  const d2 = BASE64_LENIENT[src.getUint8(i + 1)];
+  const d3 = BASE64_LENIENT[src.getUint8(i + 2)];
+  const d4 = BASE64_LENIENT[src.getUint8(i + 3)];
+  if ((d1 | d2 | d3 | d4) === INVALID) return BASE64_INVALID;
+  const v = (d1 << 18) | (d2 << 12) | (d3 << 6) | d4;
+  const lastSize = outStart + outLength - o;
+  out.setUint8(o, v >>> 16);
+  if (lastSize > 1) out.setUint8(o + 1, (v >>> 8) & 0xff);
+  if (lastSize > 2) out.setUint8(o + 2, v & 0xff);
+  return BASE64_OK;
+}
+
+/**
  * Decodes `length` (a multiple of 4) base64 characters at `start` with C's rules. Returns null
  * when a character is invalid (find it with {@link findInvalidBase64Group}).
  */

@@ -28,6 +28,7 @@ import {
   base64LengthByLastGroup,
   decodeBase64C,
   decodeBase64Into,
+  decodeBase64View,
   findInvalidBase64Group,
   isValidBase64,
 } from './base64.js';
@@ -390,6 +391,8 @@ export class AsbDecoder {
   /** `b.buffer` and `b.byteOffset`, read once per buffer (`.buffer` is a slow C++ getter). */
   private bBuffer: ArrayBufferLike = EMPTY.buffer;
   private bOffset = 0;
+  /** A DataView of `b` (row mode reads base64 four characters at a time). */
+  private bView: DataView<ArrayBufferLike> = new DataView(EMPTY.buffer, EMPTY.byteOffset, 0);
   private itemStart = 0;
   private itemLine = 1;
   /** LFs consumed by the current item beyond one per structural line (raw values, escaped LFs). */
@@ -567,6 +570,7 @@ export class AsbDecoder {
       this.limit = buf.length;
       this.bBuffer = buf.buffer;
       this.bOffset = buf.byteOffset;
+      if (this.rowSink !== null) this.bView = new DataView(this.bBuffer, this.bOffset, buf.length);
     }
     this.itemStart = p;
     this.itemLine = this.nextLine;
@@ -1376,7 +1380,7 @@ export class AsbDecoder {
     }
     const length = base64LengthByLastGroup(b, start, size);
     const at = row.binSpace(name, type, length);
-    const status = decodeBase64Into(b, start, size, row.rowBytes, at, length);
+    const status = decodeBase64View(this.bView, start, size, row.rowView, at, length);
     if (status === BASE64_OK) return EMPTY;
     if (status === BASE64_INVALID) this.base64Invalid(start, size);
     // A `=` inside the data: C's per-group length rule gives another length.
@@ -2066,6 +2070,9 @@ class DiscardingRowSink implements AsbRowSink {
   binBool(): void {}
   binNil(): void {}
   endRecord(): void {}
+  get rowView(): DataView {
+    return new DataView(this.rowBytes.buffer, this.rowBytes.byteOffset, this.rowBytes.length);
+  }
 }
 
 /**

@@ -134,6 +134,8 @@ export interface AsbRowSink extends AsbSink {
   binSpace(name: Buffer, type: ParticleType, length: number): number;
   /** Where {@link binSpace} values go: read again after each binSpace call. */
   readonly rowBytes: Uint8Array;
+  /** A DataView of the same memory as {@link rowBytes}. */
+  readonly rowView: DataView;
   /** Takes back the bin added last (the decoder adds it again, with a value of another length). */
   retractBin(): void;
   binInteger(name: Buffer, value: number | bigint): void;

@@ -18,9 +18,10 @@ import {
   writeBatchRowHead,
   writeBatchWriteRow,
 } from './batch-codec.js';
-import { GEOJSON_PREFIX_SIZE, OP_HEADER_SIZE, encodeTarget, writeInt64, writeWriteOpHead, type EncodeTarget } from './message-codec.js';
+import { DIGEST_SIZE, GEOJSON_PREFIX_SIZE, OP_HEADER_SIZE, encodeTarget, writeInt64, writeWriteOpHead, type EncodeTarget } from './message-codec.js';
 import { PROTO_HEADER_SIZE, PROTO_SIZE_MAX, ParticleType } from './protocol.js';
 import { sendsGeneration, type WriteFlags } from './write-flags.js';
+import { AerospikeError, ClientErrorCode } from './client-errors.js';
 
 /** A complete batch write command for one node: row i carries index i. */
 export interface EncodedCommand {
@@ -310,6 +311,9 @@ export class NodeCommandSet {
     line: number,
   ): void {
     this.open = null;
+    if (digest.length !== DIGEST_SIZE) {
+      throw new AerospikeError(ClientErrorCode.ENCODE, `a record digest must be ${DIGEST_SIZE} bytes (record at line ${line})`);
+    }
     const builder = this.builder(slot);
     const start = builder.rowStart;
     builder.room(start + batchRowHeadSize(namespace, set, key), start);
@@ -414,6 +418,7 @@ export class NodeCommandSet {
 
   /** Writes an op head of a `length`-byte value at the open row's end; returns where the value goes. */
   private opHead(name: Uint8Array, type: number, length: number): number {
+    if (name.length > 255) throw new AerospikeError(ClientErrorCode.ENCODE, `bin name of ${name.length} bytes cannot be encoded (record at line ${this.rowLine})`);
     const builder = this.open!;
     const start = this.cursor;
     const end = start + OP_HEADER_SIZE + name.length + length;

@@ -102,6 +102,16 @@ export const BASE64_INVALID = 1;
 /** A `=` inside the data: C's per-group length rule differs from the last-group one; use {@link decodeBase64C}. */
 export const BASE64_INNER_PADDING = 2;
 
+/** The 24 bits of a value's final group of characters (`=` read as zero bits), or -1 when one is invalid. */
+function finalGroupBits(c1: number, c2: number, c3: number, c4: number): number {
+  const d1 = BASE64_LENIENT[c1];
+  const d2 = BASE64_LENIENT[c2];
+  const d3 = BASE64_LENIENT[c3];
+  const d4 = BASE64_LENIENT[c4];
+  if ((d1 | d2 | d3 | d4) === INVALID) return -1;
+  return (d1 << 18) | (d2 << 12) | (d3 << 6) | d4;
+}
+
 /**
  * Decodes `length` (a multiple of 4, > 0) base64 characters at `start` into `out` at `outStart`,
  * `outLength` bytes ({@link base64LengthByLastGroup}). Returns BASE64_OK, BASE64_INVALID or
@@ -123,12 +133,8 @@ export function decodeBase64Into(src: Uint8Array, start: number, length: number,
     o += 3;
   }
   if (flags > 0xffffff) return flags & SHIFTED_INVALID ? BASE64_INVALID : BASE64_INNER_PADDING;
-  const d1 = BASE64_LENIENT[src[i]];
-  const d2 = BASE64_LENIENT[src[i + 1]];
-  const d3 = BASE64_LENIENT[src[i + 2]];
-  const d4 = BASE64_LENIENT[src[i + 3]];
-  if ((d1 | d2 | d3 | d4) === INVALID) return BASE64_INVALID;
-  const v = (d1 << 18) | (d2 << 12) | (d3 << 6) | d4;
+  const v = finalGroupBits(src[i], src[i + 1], src[i + 2], src[i + 3]);
+  if (v < 0) return BASE64_INVALID;
   const lastSize = outStart + outLength - o;
   out[o] = v >>> 16;
   if (lastSize > 1) out[o + 1] = v >>> 8;
@@ -155,12 +161,8 @@ export function decodeBase64View(src: DataView, start: number, length: number, o
     o += 3;
   }
   if (flags > 0xffffff) return flags & SHIFTED_INVALID ? BASE64_INVALID : BASE64_INNER_PADDING;
-  const d1 = BASE64_LENIENT[src.getUint8(i)];
-  const d2 = BASE64_LENIENT[src.getUint8(i + 1)];
-  const d3 = BASE64_LENIENT[src.getUint8(i + 2)];
-  const d4 = BASE64_LENIENT[src.getUint8(i + 3)];
-  if ((d1 | d2 | d3 | d4) === INVALID) return BASE64_INVALID;
-  const v = (d1 << 18) | (d2 << 12) | (d3 << 6) | d4;
+  const v = finalGroupBits(src.getUint8(i), src.getUint8(i + 1), src.getUint8(i + 2), src.getUint8(i + 3));
+  if (v < 0) return BASE64_INVALID;
   const lastSize = outStart + outLength - o;
   out.setUint8(o, v >>> 16);
   if (lastSize > 1) out.setUint8(o + 1, (v >>> 8) & 0xff);

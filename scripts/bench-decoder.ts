@@ -3,11 +3,14 @@
  * fixture (~200 MB by default) and prints MB and records per CPU-second.
  *
  *   node .build/asb/scripts/bench-decoder.js [--mb 200] [--chunk-kib 1024] [--runs 3] [--small] [--file F]
- *     [--count-only] [--warm-up]
+ *     [--count-only | --rows] [--warm-up]
  *
  * --small leaves out records above 4 KiB (the fixture's 200 KB string and 100 KB blob), which
  * shows the per-record cost without the cheap bulk bytes of giant values.
  * --count-only decodes as --validate does (records checked and counted, not built).
+ * --rows decodes as the restore does: into the restore's sink (RestoreSink, no filters), which
+ * writes every record's batch row into the pending command of one of three nodes (routed by
+ * digest); commands are dropped and their memory recycled as the batcher does, nothing is sent.
  * --warm-up runs warmUpDecoder first, as the worker tasks do.
  */
 import { readFileSync } from 'node:fs';
@@ -15,6 +18,10 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AsbDecoder, warmUpDecoder } from '../src/shared/asb/decoder.js';
 import type { AsbRecord, AsbSink } from '../src/shared/asb/types.js';
+import { recycleCommand } from '../src/shared/aerospike/batch-command.js';
+import { RestoreSink } from '../src/worker/restore-sink.js';
+import type { RestoreRunSettings } from '../src/worker/restore-task.js';
+import { restoreWriteFlags } from '../src/worker/write-policy.js';
 
 function option(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -44,6 +51,13 @@ const runs = Number(option('runs', '3'));
 const smallOnly = process.argv.includes('--small');
 const countOnly = process.argv.includes('--count-only');
 const warmUp = process.argv.includes('--warm-up');
+const rows = process.argv.includes('--rows') && !countOnly;
+
+/** The restore's sink as a run without filters sets it up; rows go to one of three nodes by digest. */
+function restoreSink(): RestoreSink {
+  const run = { batchSize: 128, namespace: null, setList: null, binList: null, extraTtl: 0, noRecords: false, noIndexes: true, noUdfs: true, totalTimeoutMs: 10_000 };
+  return new RestoreSink(run as unknown as RestoreRunSettings, 'bench.asb', { routeOfDigest: (_namespace, digest) => digest[0] % 3 }, restoreWriteFlags({ unique: false, replace: false, noGeneration: false }).batchRow);
+}
 
 /** Byte ranges of the fixture's records, found with the decoder itself (record lines -> offsets). */
 function recordRanges(source: Buffer): { header: Buffer; records: Array<[number, number]> } {
@@ -89,23 +103,27 @@ const sink: AsbSink = {
 function decodeOnce(data: Buffer): { cpuSeconds: number; wallSeconds: number; records: number; bins: number } {
   counts.records = 0;
   counts.bins = 0;
-  const decoder = new AsbDecoder(sink, { file: 'bench.asb', countOnly });
+  const restore = rows ? restoreSink() : null;
+  const decoder = new AsbDecoder(restore ?? sink, { file: 'bench.asb', countOnly, transientInput: rows });
   const cpu0 = process.cpuUsage();
   const wall0 = process.hrtime.bigint();
-  for (let i = 0; i < data.length; i += chunkBytes) decoder.write(data.subarray(i, i + chunkBytes));
+  for (let i = 0; i < data.length; i += chunkBytes) {
+    decoder.write(data.subarray(i, i + chunkBytes));
+    if (restore !== null) for (const item of restore.pending.splice(0)) if (item.kind === 'batch') recycleCommand(item.command);
+  }
   decoder.end();
-  const records = countOnly ? decoder.recordCount : counts.records;
+  const records = countOnly || rows ? decoder.recordCount : counts.records;
   const bins = counts.bins;
   const cpu = process.cpuUsage(cpu0);
   const wall = Number(process.hrtime.bigint() - wall0) / 1e9;
   return { cpuSeconds: (cpu.user + cpu.system) / 1e6, wallSeconds: wall, records, bins };
 }
 
-if (warmUp) warmUpDecoder({ countOnly });
+if (warmUp) warmUpDecoder(rows ? { countOnly: false, rows: restoreSink() } : { countOnly });
 const { data, records } = build();
 console.log(
   `input: ${(data.length / 1e6).toFixed(1)} MB, ${records} records (${(data.length / records).toFixed(0)} B/record)` +
-    `${smallOnly ? ', records <= 4 KiB only' : ''}, chunks of ${chunkBytes / 1024} KiB${countOnly ? ', count only' : ''}`,
+    `${smallOnly ? ', records <= 4 KiB only' : ''}, chunks of ${chunkBytes / 1024} KiB${countOnly ? ', count only' : rows ? ', rows into per-node commands' : ''}`,
 );
 const results: number[] = [];
 for (let run = 1; run <= runs; run++) {
@@ -116,7 +134,7 @@ for (let run = 1; run <= runs; run++) {
   console.log(
     `run ${run}: ${r.cpuSeconds.toFixed(3)} CPU-s (${r.wallSeconds.toFixed(3)} s wall): ` +
       `${mbPerCpuSecond.toFixed(0)} MB/CPU-s, ${(r.records / r.cpuSeconds / 1e6).toFixed(2)} M records/CPU-s, ` +
-      (countOnly ? '' : `${(r.bins / r.cpuSeconds / 1e6).toFixed(2)} M bins/CPU-s`),
+      (countOnly || rows ? '' : `${(r.bins / r.cpuSeconds / 1e6).toFixed(2)} M bins/CPU-s`),
   );
 }
 results.sort((a, b) => a - b);

@@ -11,7 +11,7 @@
  * make the same row and the same counts. Outcomes that need no write are counted here and flushed
  * by the task per decoded slice; full commands and metadata items queue in file order.
  */
-import type { AsbKey, AsbRecord, AsbRowSink, SecondaryIndexDef, UdfModule } from '../shared/asb/types.js';
+import type { AsbKey, AsbRecord, AsbRowSink, AsbRowWriter, SecondaryIndexDef, UdfModule } from '../shared/asb/types.js';
 import type { ParticleType } from '../shared/aerospike/protocol.js';
 import { NodeCommandSet, type EncodedCommand } from '../shared/aerospike/batch-command.js';
 import { AerospikeError, ClientErrorCode } from '../shared/aerospike/client-errors.js';
@@ -37,6 +37,83 @@ const ROW_SKIPPED = 2;
 /** Not written and not counted past `total` (after a failure), or not counted at all (--no-records). */
 const ROW_IGNORED = 3;
 
+/**
+ * The bins of a row under --bin-list: a bin the list leaves out is not written or, when the decoder
+ * writes the value itself, written and taken back at the next call. Without --bin-list the decoder
+ * writes bins straight into the command set.
+ */
+class BinListWriter implements AsbRowWriter {
+  /** Verdicts per interned bin-name Buffer (the decoder reuses one Buffer per distinct name). */
+  private readonly verdicts = new Map<Buffer, boolean>();
+  /** The bin added last is left out: dropped once the decoder wrote its value. */
+  private dropLast = false;
+
+  constructor(
+    private readonly commands: NodeCommandSet,
+    private readonly binList: Set<string>,
+  ) {}
+
+  /** A new row begins. */
+  reset(): void {
+    this.dropLast = false;
+  }
+
+  /** The row's bins are all in: the last one goes if the list leaves it out. */
+  finish(): void {
+    if (this.dropLast) this.retractBin();
+  }
+
+  get rowBytes(): Buffer {
+    return this.commands.rowBytes;
+  }
+
+  get rowView(): DataView {
+    return this.commands.rowView;
+  }
+
+  binSpace(name: Buffer, type: ParticleType, length: number): number {
+    this.dropLast = !this.keepsNext(name);
+    return this.commands.binSpace(name, type, length);
+  }
+
+  retractBin(): void {
+    this.commands.retractBin();
+    this.dropLast = false;
+  }
+
+  binInteger(name: Buffer, value: number | bigint): void {
+    if (this.keepsNext(name)) this.commands.binInteger(name, value);
+  }
+
+  binFloat(name: Buffer, value: number): void {
+    if (this.keepsNext(name)) this.commands.binFloat(name, value);
+  }
+
+  binBool(name: Buffer, value: boolean): void {
+    if (this.keepsNext(name)) this.commands.binBool(name, value);
+  }
+
+  binNil(name: Buffer): void {
+    if (this.keepsNext(name)) this.commands.binNil(name);
+  }
+
+  /** Whether the list keeps a bin of this name. */
+  keeps(name: Buffer): boolean {
+    let verdict = this.verdicts.get(name);
+    if (verdict === undefined) {
+      verdict = this.binList.has(name.toString('utf8'));
+      this.verdicts.set(name, verdict);
+    }
+    return verdict;
+  }
+
+  /** Before the next bin: drops the previous one if the list leaves it out; whether it keeps this one. */
+  private keepsNext(name: Buffer): boolean {
+    if (this.dropLast) this.retractBin();
+    return this.keeps(name);
+  }
+}
+
 export class RestoreSink implements AsbRowSink {
   readonly pending: PendingItem[] = [];
   /** Set by --no-records at the first record. */
@@ -50,15 +127,13 @@ export class RestoreSink implements AsbRowSink {
   private readonly commands: NodeCommandSet;
   private readonly targetNamespace: Buffer | null;
   private readonly setFilter: Set<string> | null;
-  private readonly binFilter: Set<string> | null;
-  /** Verdicts per interned set / bin-name Buffer (the decoder reuses one Buffer per distinct name). */
+  /** Verdicts per interned set Buffer (the decoder reuses one Buffer per distinct name). */
   private readonly setVerdicts = new Map<Buffer, boolean>();
-  private readonly binVerdicts = new Map<Buffer, boolean>();
+  /** With --bin-list, where rows' bins go (else straight into the command set). */
+  private readonly binListWriter: BinListWriter | null;
   /** The record being decoded as a row: its fate, and its line for messages. */
   private rowFate = ROW_IGNORED;
   private rowLine = 0;
-  /** The bin added last is left out by --bin-list: dropped once the decoder wrote its value. */
-  private dropLastBin = false;
 
   constructor(
     private readonly run: RestoreRunSettings,
@@ -69,28 +144,35 @@ export class RestoreSink implements AsbRowSink {
     this.commands = new NodeCommandSet(run.batchSize, flags, (command) => this.pending.push({ kind: 'batch', command }), run.totalTimeoutMs);
     this.targetNamespace = run.namespace?.target ? Buffer.from(run.namespace.target, 'utf8') : null;
     this.setFilter = run.setList === null || run.setList.length === 0 ? null : new Set(run.setList);
-    this.binFilter = run.binList === null || run.binList.length === 0 ? null : new Set(run.binList);
+    this.binListWriter = run.binList === null || run.binList.length === 0 ? null : new BinListWriter(this.commands, new Set(run.binList));
   }
 
   // --- records as rows -------------------------------------------------------------------------
 
-  beginRecord(namespace: Buffer, digest: Buffer, set: Buffer | null, key: AsbKey | null, generation: number, voidTime: number, line: number): boolean {
+  beginRecord(
+    namespace: Buffer,
+    digest: Buffer,
+    set: Buffer | null,
+    key: AsbKey | null,
+    generation: number,
+    voidTime: number,
+    line: number,
+  ): AsbRowWriter | null {
     // A record begun before and not ended is being read again from its start.
     this.commands.cancelRow();
-    this.dropLastBin = false;
     this.rowLine = line;
     if (this.run.noRecords || this.sawRecord || this.failure !== null) {
       this.rowFate = ROW_IGNORED;
-      return false;
+      return null;
     }
     const ttl = ttlFor(voidTime, this.run.extraTtl, this.now);
     if (ttl === TTL_EXPIRED) {
       this.rowFate = ROW_EXPIRED;
-      return false;
+      return null;
     }
     if (this.setFilter !== null && !this.keepsSet(set)) {
       this.rowFate = ROW_SKIPPED;
-      return false;
+      return null;
     }
     try {
       const target = this.targetNamespace ?? namespace;
@@ -98,45 +180,12 @@ export class RestoreSink implements AsbRowSink {
     } catch (error) {
       this.failed(error, line);
       this.rowFate = ROW_IGNORED;
-      return false;
+      return null;
     }
     this.rowFate = ROW_WRITE;
-    return true;
-  }
-
-  get rowBytes(): Buffer {
-    return this.commands.rowBytes;
-  }
-
-  get rowView(): DataView {
-    return this.commands.rowView;
-  }
-
-  binSpace(name: Buffer, type: ParticleType, length: number): number {
-    // The decoder writes the value in any case: a bin left out is dropped at the next call.
-    this.dropLastBin = !this.keepsNextBin(name);
-    return this.commands.opSpace(name, type, length);
-  }
-
-  retractBin(): void {
-    this.commands.dropLastOp();
-    this.dropLastBin = false;
-  }
-
-  binInteger(name: Buffer, value: number | bigint): void {
-    if (this.keepsNextBin(name)) this.commands.opInteger(name, value);
-  }
-
-  binFloat(name: Buffer, value: number): void {
-    if (this.keepsNextBin(name)) this.commands.opFloat(name, value);
-  }
-
-  binBool(name: Buffer, value: boolean): void {
-    if (this.keepsNextBin(name)) this.commands.opBool(name, value);
-  }
-
-  binNil(name: Buffer): void {
-    if (this.keepsNextBin(name)) this.commands.opNil(name);
+    if (this.binListWriter === null) return this.commands;
+    this.binListWriter.reset();
+    return this.binListWriter;
   }
 
   endRecord(): void {
@@ -156,7 +205,7 @@ export class RestoreSink implements AsbRowSink {
       case ROW_IGNORED:
         return;
     }
-    if (this.dropLastBin) this.retractBin();
+    this.binListWriter?.finish();
     if (this.commands.rowOpCount === 0) {
       this.commands.cancelRow();
       this.skipped++;
@@ -169,17 +218,10 @@ export class RestoreSink implements AsbRowSink {
     }
   }
 
-  /** Before the next bin: drops the previous one if --bin-list leaves it out; whether --bin-list keeps this one. */
-  private keepsNextBin(name: Buffer): boolean {
-    if (this.dropLastBin) this.retractBin();
-    return this.binFilter === null || this.keepsBin(name);
-  }
-
   // --- records as objects (bin names repeat) ----------------------------------------------------
 
   record(record: AsbRecord): void {
     this.commands.cancelRow();
-    this.dropLastBin = false;
     if (this.run.noRecords) {
       this.sawRecord = true;
       return;
@@ -187,7 +229,8 @@ export class RestoreSink implements AsbRowSink {
     if (this.sawRecord) return;
     this.total++;
     if (this.failure !== null) return;
-    if (this.binFilter !== null) record.bins = record.bins.filter((bin) => this.keepsBin(bin.name));
+    const binList = this.binListWriter;
+    if (binList !== null) record.bins = record.bins.filter((bin) => binList.keeps(bin.name));
     const ttl = ttlFor(record.voidTime, this.run.extraTtl, this.now);
     if (ttl === TTL_EXPIRED) {
       this.expired++;
@@ -243,15 +286,6 @@ export class RestoreSink implements AsbRowSink {
     if (verdict === undefined) {
       verdict = this.setFilter!.has(set.toString('utf8'));
       this.setVerdicts.set(set, verdict);
-    }
-    return verdict;
-  }
-
-  private keepsBin(name: Buffer): boolean {
-    let verdict = this.binVerdicts.get(name);
-    if (verdict === undefined) {
-      verdict = this.binFilter!.has(name.toString('utf8'));
-      this.binVerdicts.set(name, verdict);
     }
     return verdict;
   }

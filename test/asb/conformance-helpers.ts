@@ -15,6 +15,7 @@ import type {
   AsbKey,
   AsbRecord,
   AsbRowSink,
+  AsbRowWriter,
   BinValue,
   SecondaryIndexDef,
   UdfModule,
@@ -190,7 +191,7 @@ function expectTransientInputAgrees(chunks: readonly Buffer[], options: Partial<
  * checking the contract on the way: bins only between beginRecord and endRecord, a record begun
  * again replaces the one begun before, space handed out is written by the decoder.
  */
-class RebuildingRowSink implements AsbRowSink {
+class RebuildingRowSink implements AsbRowSink, AsbRowWriter {
   readonly items: ItemSnapshot[] = [];
   rowBytes = Buffer.alloc(64);
   get rowView(): DataView {
@@ -212,14 +213,14 @@ class RebuildingRowSink implements AsbRowSink {
     expect(this.open, 'no UDF inside a record').to.equal(null);
     this.items.push(snapshotItem({ kind: 'udf', udf }));
   }
-  beginRecord(namespace: Buffer, digest: Buffer, set: Buffer | null, key: AsbKey | null, generation: number, voidTime: number, line: number): boolean {
+  beginRecord(namespace: Buffer, digest: Buffer, set: Buffer | null, key: AsbKey | null, generation: number, voidTime: number, line: number): AsbRowWriter {
     const copyKey = key === null ? null : { type: key.type, value: Buffer.isBuffer(key.value) ? Buffer.from(key.value) : key.value };
     this.open = { namespace: Buffer.from(namespace), digest: Buffer.from(digest), set: set === null ? null : Buffer.from(set), key: copyKey as AsbKey | null, generation, voidTime, bins: [], line };
     this.used = 0;
     this.spaces = [];
     // Poison the row memory: bytes the decoder does not write show up as 0xee.
     this.rowBytes.fill(0xee);
-    return true;
+    return this;
   }
   binSpace(name: Buffer, type: ParticleType, length: number): number {
     if (this.used + length > this.rowBytes.length) {

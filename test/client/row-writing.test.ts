@@ -44,20 +44,20 @@ function writeInPlace(commands: NodeCommandSet, slot: number, r: AsbRecord, ttl:
   for (const b of r.bins) {
     switch (b.type) {
       case ParticleType.INTEGER:
-        commands.opInteger(b.name, b.value as number | bigint);
+        commands.binInteger(b.name, b.value as number | bigint);
         break;
       case ParticleType.FLOAT:
-        commands.opFloat(b.name, b.value as number);
+        commands.binFloat(b.name, b.value as number);
         break;
       case ParticleType.BOOL:
-        commands.opBool(b.name, b.value as boolean);
+        commands.binBool(b.name, b.value as boolean);
         break;
       case ParticleType.NULL:
-        commands.opNil(b.name);
+        commands.binNil(b.name);
         break;
       default: {
         const value = b.value as Buffer;
-        const at = commands.opSpace(b.name, b.type, value.length);
+        const at = commands.binSpace(b.name, b.type, value.length);
         commands.rowBytes.set(value, at);
       }
     }
@@ -92,10 +92,10 @@ describe('client: rows written in place equal rows encoded from records', () => 
     const inPlace = collect(128, (commands) => {
       RECORDS.forEach((r, i) => {
         commands.openRow(0, r.namespace, r.digest, r.set, r.key, r.generation, 7, r.line);
-        commands.opInteger(Buffer.from('junk'), 1);
+        commands.binInteger(Buffer.from('junk'), 1);
         commands.cancelRow();
         commands.openRow(0, r.namespace, r.digest, r.set, r.key, r.generation, 7, r.line);
-        commands.opSpace(Buffer.from('junk'), ParticleType.BLOB, 5000);
+        commands.binSpace(Buffer.from('junk'), ParticleType.BLOB, 5000);
         if (i % 2 === 0) writeInPlace(commands, 0, r, 7);
         else commands.addRecord(0, r, 7, 'rows.asb');
       });
@@ -118,6 +118,6 @@ describe('client: rows written in place equal rows encoded from records', () => 
     const commands = new NodeCommandSet(128, FLAGS, () => {});
     expect(() => commands.openRow(0, Buffer.from('test'), Buffer.alloc(19), null, null, 1, 0, 12)).to.throw(AerospikeError, /digest must be 20 bytes .*line 12/);
     commands.openRow(0, Buffer.from('test'), digest(1), null, null, 1, 0, 13);
-    expect(() => commands.opInteger(Buffer.alloc(256, 0x61), 1)).to.throw(AerospikeError, /bin name of 256 bytes.*line 13/);
+    expect(() => commands.binInteger(Buffer.alloc(256, 0x61), 1)).to.throw(AerospikeError, /bin name of 256 bytes.*line 13/);
   });
 });

@@ -5,7 +5,7 @@
  * of its record. Retries and hand-overs between threads work on these bytes: a row is copied out
  * by its offsets and re-indexed, never encoded again, and no decoded record outlives its row.
  */
-import type { AsbKey, AsbRecord } from '../asb/types.js';
+import type { AsbKey, AsbRecord, AsbRowWriter } from '../asb/types.js';
 import {
   BATCH_PREFIX_SIZE,
   ROW_NAMESPACE_FIELD_OFFSET,
@@ -244,11 +244,12 @@ export class BatchCommandBuilder {
  * limit; {@link flush} hands on every partial one.
  *
  * A row is either encoded from a record in one go ({@link addRecord}) or written in place op by op
- * while the record is being decoded ({@link openRow}, the op methods, {@link closeRow}): the
- * decoder then writes values (base64 decoded, text copied) straight into the command. An open row
+ * while the record is being decoded ({@link openRow}, the bin methods, {@link closeRow}): the
+ * decoder then writes values (base64 decoded, text copied) straight into the command (the set is the
+ * AsbRowWriter the restore's sink hands the decoder). An open row
  * becomes part of its command only when closed; opening another row, or {@link cancelRow}, drops it.
  */
-export class NodeCommandSet {
+export class NodeCommandSet implements AsbRowWriter {
   /** By routing slot + 1 (index 0: rows no live node masters). */
   private readonly builders: (BatchCommandBuilder | undefined)[] = [];
   private readonly rowInfo: number;
@@ -339,7 +340,7 @@ export class NodeCommandSet {
    * Adds a WRITE op for a value of `length` bytes of particle `type` to the open row; returns where
    * in {@link rowBytes} the caller writes the value (GeoJSON: after the 3-byte prefix, written here).
    */
-  opSpace(name: Uint8Array, type: number, length: number): number {
+  binSpace(name: Uint8Array, type: number, length: number): number {
     const valueStart = this.opHead(name, type, type === ParticleType.GEOJSON ? GEOJSON_PREFIX_SIZE + length : length);
     if (type !== ParticleType.GEOJSON) return valueStart;
     // flags 0, ncells 0: the server computes the cells itself.
@@ -351,31 +352,31 @@ export class NodeCommandSet {
   }
 
   /** Adds an INTEGER op (a 64-bit value) to the open row. */
-  opInteger(name: Uint8Array, value: number | bigint): void {
+  binInteger(name: Uint8Array, value: number | bigint): void {
     // The op head first: it may move the row to larger memory.
     const at = this.opHead(name, ParticleType.INTEGER, 8);
     writeInt64(this.open!.encodeTarget.view, at, value);
   }
 
   /** Adds a FLOAT op to the open row. */
-  opFloat(name: Uint8Array, value: number): void {
+  binFloat(name: Uint8Array, value: number): void {
     const at = this.opHead(name, ParticleType.FLOAT, 8);
     this.open!.encodeTarget.view.setFloat64(at, value);
   }
 
   /** Adds a BOOL op to the open row. */
-  opBool(name: Uint8Array, value: boolean): void {
+  binBool(name: Uint8Array, value: boolean): void {
     const at = this.opHead(name, ParticleType.BOOL, 1);
     this.open!.encodeTarget.bytes[at] = value ? 1 : 0;
   }
 
   /** Adds a NULL op (deletes the bin) to the open row. */
-  opNil(name: Uint8Array): void {
+  binNil(name: Uint8Array): void {
     this.opHead(name, ParticleType.NULL, 0);
   }
 
-  /** Removes the op added last to the open row (a bin that --bin-list leaves out, once its value was read). */
-  dropLastOp(): void {
+  /** Removes the op added last to the open row (a bin --bin-list leaves out, or one the decoder writes again). */
+  retractBin(): void {
     this.cursor = this.lastOpStart;
     this.opCount--;
   }

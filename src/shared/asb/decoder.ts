@@ -39,6 +39,7 @@ import { formatDouble17g, printChar } from './text.js';
 import type {
   AsbBin,
   AsbRowSink,
+  AsbRowWriter,
   AsbHeader,
   AsbKey,
   AsbSink,
@@ -357,6 +358,8 @@ export class AsbDecoder {
   private readonly sink: AsbSink;
   /** The sink when it takes records as rows (AsbRowSink), else null. */
   private readonly rowSink: AsbRowSink | null;
+  /** Where the bins of the record being written as a row go (from beginRecord). */
+  private rowWriter: AsbRowWriter | null = null;
   /** Set while a record whose bin names repeat is read again as an object. */
   private recordAsObject = false;
   /** The digest of the record being written as a row (decoded here, copied by the sink). */
@@ -928,7 +931,9 @@ export class AsbDecoder {
     }
     if (asRow) {
       const rowSink = this.rowSink!;
-      const mode = rowSink.beginRecord(namespace, digest, set, key, generation, voidTime, this.itemLine) ? BIN_ROW : BIN_CHECK;
+      const writer = rowSink.beginRecord(namespace, digest, set, key, generation, voidTime, this.itemLine);
+      if (writer !== this.rowWriter) this.rowWriter = writer;
+      const mode = writer !== null ? BIN_ROW : BIN_CHECK;
       for (let i = 0; i < binCount; i++) {
         this.parseBin(b, p, mode);
         p = this.pos;
@@ -1276,7 +1281,7 @@ export class AsbDecoder {
     }
     // A name too long fails the record once its value is read: nothing of it goes to the row.
     if (mode === BIN_ROW && nameLength >= BIN_NAME_BUFFER) mode = BIN_CHECK;
-    const row = mode === BIN_ROW ? this.rowSink! : null;
+    const row = mode === BIN_ROW ? this.rowWriter! : null;
     const view = mode === BIN_OBJECT;
 
     let type: AsbBin['type'];
@@ -1358,7 +1363,7 @@ export class AsbDecoder {
   }
 
   /** Copies the raw value just read (`valueStart` to `pos`) into the row. */
-  private rawToRow(row: AsbRowSink, b: Buffer, name: Buffer, type: ParticleType): void {
+  private rawToRow(row: AsbRowWriter, b: Buffer, name: Buffer, type: ParticleType): void {
     const start = this.valueStart;
     const end = this.pos;
     const at = row.binSpace(name, type, end - start);
@@ -1371,7 +1376,7 @@ export class AsbDecoder {
   }
 
   /** `<b64len> <base64>` decoded straight into the row; returns EMPTY (nothing is built). */
-  private base64ToRow(row: AsbRowSink, b: Buffer, p: number, steps: number, tooLarge: string | null, name: Buffer, type: ParticleType): Buffer {
+  private base64ToRow(row: AsbRowWriter, b: Buffer, p: number, steps: number, tooLarge: string | null, name: Buffer, type: ParticleType): Buffer {
     const size = this.readBase64Size(b, p, steps, tooLarge);
     const start = this.valueStart;
     if (size === 0) {
@@ -2042,16 +2047,16 @@ const WARM_UP_HEADER = Buffer.from('Version 3.1\n# namespace test\n');
 const warmedUp = new Set<string>();
 
 /** Takes rows and keeps nothing: the sink of the row path's warm-up. */
-class DiscardingRowSink implements AsbRowSink {
+class DiscardingRowSink implements AsbRowSink, AsbRowWriter {
   rowBytes = Buffer.allocUnsafe(4096);
   private used = 0;
   private lastLength = 0;
   record(): void {}
   secondaryIndex(): void {}
   udf(): void {}
-  beginRecord(): boolean {
+  beginRecord(): AsbRowWriter {
     this.used = 0;
-    return true;
+    return this;
   }
   binSpace(_name: Buffer, _type: ParticleType, length: number): number {
     if (this.used + length > this.rowBytes.length) {

@@ -100,33 +100,11 @@ export interface AsbSink {
 }
 
 /**
- * A sink that takes records as write rows while they are decoded, instead of as AsbRecord objects
- * (the restore's path: no record, bin or value objects are built). For each record the decoder
- * calls {@link beginRecord} once its header lines are read, then one bin call per bin line in
- * file order, then {@link endRecord}. Values arrive already decoded: numbers as numbers, text and
- * bytes written by the decoder into the sink's memory at the place {@link binSpace} gives.
- *
- * - A record may begin again without having ended: it straddled two chunks and is read once more
- *   from its start when more input arrived. Only {@link endRecord} completes a record.
- * - A record whose bin names repeat is delivered through `record()` instead, after its
- *   beginRecord (C replaces the earlier value in place, which the object form applies).
- * - Every Buffer handed over (namespace, digest, set, key value, bin names) is valid during the
- *   call only; namespace, set and bin names are interned as for `record()`.
+ * Where the bins of a record being written as a row go (AsbRowSink.beginRecord gives one): values
+ * arrive already decoded, numbers as numbers, text and bytes written by the decoder itself into the
+ * writer's memory at the place {@link binSpace} gives.
  */
-export interface AsbRowSink extends AsbSink {
-  /**
-   * The record's header lines were read. Returns false when the sink will not write it (its bins
-   * are then only checked, and no bin calls follow).
-   */
-  beginRecord(
-    namespace: Buffer,
-    digest: Buffer,
-    set: Buffer | null,
-    key: AsbKey | null,
-    generation: number,
-    voidTime: number,
-    line: number,
-  ): boolean;
+export interface AsbRowWriter {
   /**
    * A bin whose value is `length` bytes of particle type `type` (STRING, GEOJSON, a blob type,
    * HLL, MAP, LIST): returns the offset in {@link rowBytes} where the decoder writes them.
@@ -143,6 +121,35 @@ export interface AsbRowSink extends AsbSink {
   binBool(name: Buffer, value: boolean): void;
   /** A nil bin (deletes that bin on update). */
   binNil(name: Buffer): void;
+}
+
+/**
+ * A sink that takes records as write rows while they are decoded, instead of as AsbRecord objects
+ * (the restore's path: no record, bin or value objects are built). For each record the decoder
+ * calls {@link beginRecord} once its header lines are read, then one call per bin line, in file
+ * order, on the writer beginRecord returned, then {@link endRecord}.
+ *
+ * - A record may begin again without having ended: it straddled two chunks and is read once more
+ *   from its start when more input arrived. Only {@link endRecord} completes a record.
+ * - A record whose bin names repeat is delivered through `record()` instead, after its
+ *   beginRecord (C replaces the earlier value in place, which the object form applies).
+ * - Every Buffer handed over (namespace, digest, set, key value, bin names) is valid during the
+ *   call only; namespace, set and bin names are interned as for `record()`.
+ */
+export interface AsbRowSink extends AsbSink {
+  /**
+   * The record's header lines were read. Returns where its bins go, or null when the sink will not
+   * write it (its bins are then only checked).
+   */
+  beginRecord(
+    namespace: Buffer,
+    digest: Buffer,
+    set: Buffer | null,
+    key: AsbKey | null,
+    generation: number,
+    voidTime: number,
+    line: number,
+  ): AsbRowWriter | null;
   /** Every bin of the record begun last was delivered. */
   endRecord(): void;
 }

@@ -64,32 +64,26 @@ export class InFlightLimit {
     return this.used < this.limit ? null : this.waitForRoom();
   }
 
-  private async waitForRoom(): Promise<void> {
-    for (;;) {
-      const used = Atomics.load(this.cells, SLOT_USED);
-      if (used < Atomics.load(this.cells, SLOT_LIMIT)) return;
-      const result = waitAsync(this.cells, SLOT_USED, used, RECHECK_MS);
-      if (!result.async) continue;
-      const keepAlive = setTimeout(noop, RECHECK_MS + 1000);
-      try {
-        await result.value;
-      } finally {
-        clearTimeout(keepAlive);
-      }
-    }
-  }
-
   release(): void {
     Atomics.sub(this.cells, SLOT_USED, 1);
     // Every waiter re-checks (some only wait for room, some to take the place; losers wait again).
     Atomics.notify(this.cells, SLOT_USED);
   }
 
-  private async waitForPlace(): Promise<void> {
+  private waitForRoom(): Promise<void> {
+    return this.waitFor(false);
+  }
+
+  private waitForPlace(): Promise<void> {
+    return this.waitFor(true);
+  }
+
+  /** Waits until a place is free, and takes it when `take` (racing waiters that lose wait again). */
+  private async waitFor(take: boolean): Promise<void> {
     for (;;) {
       const used = Atomics.load(this.cells, SLOT_USED);
       if (used < Atomics.load(this.cells, SLOT_LIMIT)) {
-        if (this.tryAcquire()) return;
+        if (!take || this.tryAcquire()) return;
         continue;
       }
       const result = waitAsync(this.cells, SLOT_USED, used, RECHECK_MS);

@@ -1992,7 +1992,8 @@ function shortText(value: Buffer): string {
 
 /**
  * Records of every shape the hot path meets: each key type, with and without a set, every kind of
- * bin value, raw and compact bytes, escaped tokens, long digit runs and values holding LFs.
+ * bin value, raw and compact bytes, escaped tokens, long digit runs, values holding LFs, short and long
+ * strings, and an expired record (whose bins a restore only checks).
  */
 const WARM_UP_RECORDS: readonly Buffer[] = [
   [
@@ -2001,14 +2002,15 @@ const WARM_UP_RECORDS: readonly Buffer[] = [
     '+ d RLS8rXzvIMWIg660pzJRuRaZiBU=',
     '+ s with\\ space',
     '+ g 65535',
-    '+ t 545419801',
-    '+ b 6',
+    '+ t 3000000000',
+    '+ b 7',
     '- I ts 1700000000014',
     '- I big -9223372036854775808',
     '- D amount 43115.25',
     '- D score 35.460999999999999',
     '- S name 11 Ivan\nMensah',
     '- G where 9 {"a":[1]}',
+    '- S email 38 ivan.mensah.00000002@mail.example.test',
   ],
   [
     '+ n test',
@@ -2038,12 +2040,32 @@ const WARM_UP_RECORDS: readonly Buffer[] = [
     '- D d -0.25',
     '- Z no F',
   ],
+  // Expired when restored: the restore reads its bins only to check them.
+  [
+    '+ k S 13 user-00000003',
+    '+ n test',
+    '+ d 8Y7B3UJO61YKY2SolB4ITsswmD8=',
+    '+ s events',
+    '+ g 2',
+    '+ t 1',
+    '+ b 7',
+    '- I id -3',
+    '- D score 34',
+    '- S city 5 Cairo',
+    '- S email 38 ivan.mensah.00000003@mail.example.test',
+    '- L tags 12 k80CTmDMqA==',
+    '- B data 8 aGVsbG8=',
+    '- Z ok T',
+  ],
   ['+ k D 2.5', '+ n test', '+ d pkxBzf+InuZmqgyzmbBgIIEMP4k=', '+ s set', '+ g 1', '+ t 1', '+ b 1', '- I n 1'],
   ['+ k X 8 aGVsbG8=', '+ n test', '+ d 5yFpcoCVNECxTCuuB9uXjdxlnaA=', '+ s set', '+ g 1', '+ t 1', '+ b 0'],
   ['+ k B 4 AAE=', '+ n test', '+ d cYrN7r0I0NWA3zztC8XM8i+vg4M=', '+ g 1', '+ t 1', '+ b 0'],
   ['+ k B! 3 a\nb', '+ n test', '+ d cYrN7r0I0NWA3zztC8XM8i+vg4M=', '+ g 1', '+ t 1', '+ b 0'],
 ].map((lines) => Buffer.from(lines.join('\n') + '\n'));
 const WARM_UP_HEADER = Buffer.from('Version 3.1\n# namespace test\n');
+/** A first file's first block is often a secondary index. */
+const WARM_UP_GLOBAL = Buffer.from('* i test events ts_idx N 1 ts N\n');
+const FRESH_DECODERS = 12;
 const warmedUp = new Set<string>();
 
 /** Takes rows and keeps nothing: the sink of the row path's warm-up. */
@@ -2102,7 +2124,18 @@ export function warmUpDecoder(options: { countOnly: boolean; rows?: boolean | As
   // The caller's own kind of row sink (one that writes nowhere) gives the calls into it the type
   // feedback of the real run: a sink of another class there deoptimises the decoder once more.
   const sink = !rows ? { record() {}, secondaryIndex() {}, udf() {} } : options.rows === true ? new DiscardingRowSink() : (options.rows as AsbRowSink);
-  const decoder = new AsbDecoder(sink, { file: 'warm-up', countOnly: options.countOnly, transientInput: rows });
+  const decoderOptions = { file: 'warm-up', countOnly: options.countOnly, transientInput: rows };
+  // What each new decoder does once (the version line, the first block, namespace) runs in a few
+  // short decoders first: V8 gathers type feedback only once a function has run several times, and
+  // a path optimised code meets without feedback deoptimises it (at the start of every real file).
+  for (let i = 0; i < FRESH_DECODERS; i++) {
+    const fresh = new AsbDecoder(sink, decoderOptions);
+    fresh.write(WARM_UP_HEADER);
+    fresh.write(WARM_UP_GLOBAL);
+    fresh.write(WARM_UP_RECORDS[0]);
+    fresh.end();
+  }
+  const decoder = new AsbDecoder(sink, decoderOptions);
   decoder.write(WARM_UP_HEADER);
   for (const record of WARM_UP_RECORDS) {
     // As many copies as the record has bytes; copy k is split after its k-th byte.

@@ -8,7 +8,7 @@
 import { Buffer } from 'node:buffer';
 import { expect } from 'chai';
 import { ParticleType } from '../../src/shared/aerospike/protocol.js';
-import { AsbDecoder, warmUpDecoder } from '../../src/shared/asb/decoder.js';
+import { AsbDecoder, runDecoderWarmUp, warmUpDecoder } from '../../src/shared/asb/decoder.js';
 import { AsbDecodeError } from '../../src/shared/asb/errors.js';
 import { encodeHeader, encodeRecord, encodeSecondaryIndex, encodeUdf } from '../../src/shared/asb/encoder.js';
 import type { AsbHeader } from '../../src/shared/asb/types.js';
@@ -163,6 +163,12 @@ describe('asb countOnly decoding (--validate)', () => {
       // decodeFailure requires the countOnly decoder's error to equal the full decoder's.
       const { error } = decodeFailure(withBinLine(line));
       expect(error.message.startsWith(start), error.message).to.equal(true);
+    }
+  });
+
+  it('the warm-up input decodes without an error in every mode (a failure would surface as an internal error)', () => {
+    for (const options of [{ countOnly: true }, { countOnly: false }, { countOnly: false, rows: true }]) {
+      expect(() => runDecoderWarmUp(options), JSON.stringify(options)).not.to.throw();
     }
   });
 

@@ -2121,6 +2121,17 @@ export function warmUpDecoder(options: { countOnly: boolean; rows?: boolean | As
   const mode = options.countOnly ? 'count' : rows ? 'rows' : 'objects';
   if (warmedUp.has(mode)) return;
   warmedUp.add(mode);
+  try {
+    runDecoderWarmUp(options);
+  } catch (error) {
+    // Its input is fixed: a failure is this program's bug, never something about the user's backup.
+    throw new Error(`internal: the decoder warm-up failed: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+/** The work of {@link warmUpDecoder}, every time it is called (tests check that its input decodes). */
+export function runDecoderWarmUp(options: { countOnly: boolean; rows?: boolean | AsbRowSink }): void {
+  const rows = options.rows !== undefined && options.rows !== false && !options.countOnly;
   // The caller's own kind of row sink (one that writes nowhere) gives the calls into it the type
   // feedback of the real run: a sink of another class there deoptimises the decoder once more.
   const sink = !rows ? { record() {}, secondaryIndex() {}, udf() {} } : options.rows === true ? new DiscardingRowSink() : (options.rows as AsbRowSink);

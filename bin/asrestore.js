@@ -1,3 +1,3 @@
 #!/usr/bin/env node
-// Thin launcher: the CLI is built into dist/bundle/ by `npm run build` (scripts/bundle.ts).
-import('../dist/bundle/main/cli.js').then((m) => m.main(process.argv.slice(2)));
+// Thin launcher: the CLI is compiled to dist/ by `npm run build`.
+import('../dist/src/main/cli.js').then((m) => m.main(process.argv.slice(2)));

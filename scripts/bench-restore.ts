@@ -37,9 +37,7 @@ interface ChildReport {
 
 /** Child mode: one asrestore run in this process; the report goes to fd 3. */
 async function child(argv: string[]): Promise<void> {
-  // The shipped program: the bundle `npm run build` makes (scripts/bundle.ts).
-  const bundled = new URL('../bundle/main/cli.js', import.meta.url).href;
-  const { run } = (await import(bundled)) as typeof import('../src/main/cli.js');
+  const { run } = await import('../src/main/cli.js');
   const startCpu = process.cpuUsage();
   const start = performance.now();
   const exitCode = await run(argv);

@@ -20,8 +20,7 @@ import { parseArgs } from 'node:util';
 import { generateBackup } from './lib/backup-generator.js';
 
 const buildRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-// The shipped program: the bundle `npm run build` makes (scripts/bundle.ts).
-const cliEntry = join(buildRoot, 'bundle', 'main', 'cli-entry.js');
+const cliEntry = join(buildRoot, 'src', 'main', 'cli-entry.js');
 const clusterEntry = join(buildRoot, 'scripts', 'test-cluster.js');
 
 const { values } = parseArgs({

@@ -1,19 +1,14 @@
 /**
- * Runs the asrestore CLI as a child process and captures what it prints. The entry is found
- * relative to this compiled file (`<build root>/test/support/run-cli.js` → the bundle in
- * `<build root>/bundle/main/cli-entry.js`, or `<build root>/src/main/cli-entry.js` in a folder tsc
- * alone built), so it works from dist/ and from a developer's build folder.
+ * Runs the compiled asrestore CLI as a child process and captures what it prints. The entry is
+ * found relative to this compiled file (`<build root>/test/support/run-cli.js` →
+ * `<build root>/src/main/cli-entry.js`), so it works from dist/ and from a developer's build folder.
  */
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const buildRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-/** The bundle `npm run build` makes (scripts/bundle.ts): what bin/asrestore.js runs. */
-export const bundledCliEntry = join(buildRoot, 'bundle', 'main', 'cli-entry.js');
-/** The CLI the tests run: the bundle, or in a build folder made by tsc alone, the compiled sources. */
-export const cliEntry = existsSync(bundledCliEntry) ? bundledCliEntry : join(buildRoot, 'src', 'main', 'cli-entry.js');
+export const cliEntry = join(buildRoot, 'src', 'main', 'cli-entry.js');
 
 export interface CliRun {
   /** Exit code; null when killed by a signal. */

@@ -1992,8 +1992,8 @@ function shortText(value: Buffer): string {
 
 /**
  * Records of every shape the hot path meets: each key type, with and without a set, every kind of
- * bin value, raw and compact bytes, escaped tokens, long digit runs, values holding LFs, short and long
- * strings, and an expired record (whose bins a restore only checks).
+ * bin value, raw and compact bytes, escaped tokens, long digit runs and values holding LFs. Each is
+ * split at every byte.
  */
 const WARM_UP_RECORDS: readonly Buffer[] = [
   [
@@ -2003,14 +2003,13 @@ const WARM_UP_RECORDS: readonly Buffer[] = [
     '+ s with\\ space',
     '+ g 65535',
     '+ t 3000000000',
-    '+ b 7',
+    '+ b 6',
     '- I ts 1700000000014',
     '- I big -9223372036854775808',
     '- D amount 43115.25',
     '- D score 35.460999999999999',
     '- S name 11 Ivan\nMensah',
     '- G where 9 {"a":[1]}',
-    '- S email 38 ivan.mensah.00000002@mail.example.test',
   ],
   [
     '+ n test',
@@ -2040,6 +2039,28 @@ const WARM_UP_RECORDS: readonly Buffer[] = [
     '- D d -0.25',
     '- Z no F',
   ],
+  ['+ k D 2.5', '+ n test', '+ d pkxBzf+InuZmqgyzmbBgIIEMP4k=', '+ s set', '+ g 1', '+ t 1', '+ b 1', '- I n 1'],
+  ['+ k X 8 aGVsbG8=', '+ n test', '+ d 5yFpcoCVNECxTCuuB9uXjdxlnaA=', '+ s set', '+ g 1', '+ t 1', '+ b 0'],
+  ['+ k B 4 AAE=', '+ n test', '+ d cYrN7r0I0NWA3zztC8XM8i+vg4M=', '+ g 1', '+ t 1', '+ b 0'],
+  ['+ k B! 3 a\nb', '+ n test', '+ d cYrN7r0I0NWA3zztC8XM8i+vg4M=', '+ g 1', '+ t 1', '+ b 0'],
+].map((lines) => Buffer.from(lines.join('\n') + '\n'));
+/**
+ * Records decoded whole (not split at every byte: the split copies cost the square of a record's
+ * length): paths the split records leave out.
+ */
+const WARM_UP_WHOLE_RECORDS: readonly Buffer[] = [
+  // A string long enough for the decoder's bulk line-feed count.
+  [
+    '+ k S 13 user-00000004',
+    '+ n test',
+    '+ d 5yFpcoCVNECxTCuuB9uXjdxlnaA=',
+    '+ s events',
+    '+ g 1',
+    '+ t 0',
+    '+ b 2',
+    '- S email 38 ivan.mensah.00000004@mail.example.test',
+    '- I n 4',
+  ],
   // Expired when restored: the restore reads its bins only to check them.
   [
     '+ k S 13 user-00000003',
@@ -2057,10 +2078,6 @@ const WARM_UP_RECORDS: readonly Buffer[] = [
     '- B data 8 aGVsbG8=',
     '- Z ok T',
   ],
-  ['+ k D 2.5', '+ n test', '+ d pkxBzf+InuZmqgyzmbBgIIEMP4k=', '+ s set', '+ g 1', '+ t 1', '+ b 1', '- I n 1'],
-  ['+ k X 8 aGVsbG8=', '+ n test', '+ d 5yFpcoCVNECxTCuuB9uXjdxlnaA=', '+ s set', '+ g 1', '+ t 1', '+ b 0'],
-  ['+ k B 4 AAE=', '+ n test', '+ d cYrN7r0I0NWA3zztC8XM8i+vg4M=', '+ g 1', '+ t 1', '+ b 0'],
-  ['+ k B! 3 a\nb', '+ n test', '+ d cYrN7r0I0NWA3zztC8XM8i+vg4M=', '+ g 1', '+ t 1', '+ b 0'],
 ].map((lines) => Buffer.from(lines.join('\n') + '\n'));
 const WARM_UP_HEADER = Buffer.from('Version 3.1\n# namespace test\n');
 // No `*` block: the restore's sink reports an ignored one (--no-indexes -v), and a warm-up says nothing.
@@ -2136,12 +2153,13 @@ export function runDecoderWarmUp(options: { countOnly: boolean; rows?: boolean |
   const sink = !rows ? { record() {}, secondaryIndex() {}, udf() {} } : options.rows === true ? new DiscardingRowSink() : (options.rows as AsbRowSink);
   const decoderOptions = { file: 'warm-up', countOnly: options.countOnly, transientInput: rows };
   // What each new decoder does once (the version line, the first namespace) runs in a few
-  // short decoders first: V8 gathers type feedback only once a function has run several times, and
+  // short decoders first, with the whole records: V8 gathers type feedback only once a function has run several times, and
   // a path optimised code meets without feedback deoptimises it (at the start of every real file).
   for (let i = 0; i < FRESH_DECODERS; i++) {
     const fresh = new AsbDecoder(sink, decoderOptions);
     fresh.write(WARM_UP_HEADER);
     fresh.write(WARM_UP_RECORDS[0]);
+    for (const record of WARM_UP_WHOLE_RECORDS) fresh.write(record);
     fresh.end();
   }
   const decoder = new AsbDecoder(sink, decoderOptions);

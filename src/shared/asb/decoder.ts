@@ -2119,7 +2119,7 @@ class DiscardingRowSink implements AsbRowSink, AsbRowWriter {
 }
 
 /**
- * Below this input size a unit does not pay for warmUpDecoder (about 0.1 CPU-s, once per thread
+ * Below this input size a unit does not pay for warmUpDecoder (about 0.13 CPU-s, once per thread
  * and mode), which saves several times that on big inputs by sparing the decoder's recompilations.
  */
 export const WARM_UP_MIN_INPUT_BYTES = 8 * 1024 * 1024;

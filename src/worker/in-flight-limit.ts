@@ -3,18 +3,12 @@
  * through a SharedArrayBuffer. Its own module: the coordinator creates the buffer without loading
  * the write path.
  */
-type WaitAsyncResult = { async: false; value: 'not-equal' | 'timed-out' } | { async: true; value: Promise<'ok' | 'timed-out'> };
-// Atomics.waitAsync exists since Node 16; TypeScript declares it only in the ES2024 lib.
-const waitAsync = (Atomics as unknown as {
-  waitAsync(array: Int32Array, index: number, value: number, timeoutMs?: number): WaitAsyncResult;
-}).waitAsync;
+import { waitWhileEqual } from '../shared/shared-wait.js';
 
 const SLOT_USED = 0;
 const SLOT_LIMIT = 1;
 /** A waiter re-checks at least this often, so a lost wake-up can never hang a worker. */
 const RECHECK_MS = 250;
-
-function noop(): void {}
 
 /**
  * A counting semaphore in a SharedArrayBuffer (int32 used, int32 limit): every worker thread that
@@ -86,15 +80,8 @@ export class InFlightLimit {
         if (!take || this.tryAcquire()) return;
         continue;
       }
-      const result = waitAsync(this.cells, SLOT_USED, used, RECHECK_MS);
-      if (!result.async) continue;
-      // A pending waitAsync does not keep Node's event loop alive; this timer does.
-      const keepAlive = setTimeout(noop, RECHECK_MS + 1000);
-      try {
-        await result.value;
-      } finally {
-        clearTimeout(keepAlive);
-      }
+      const wait = waitWhileEqual(this.cells, SLOT_USED, used, RECHECK_MS);
+      if (wait !== null) await wait;
     }
   }
 }

@@ -24,6 +24,7 @@
  */
 import { AsrestoreError } from '../shared/errors.js';
 import { Counter, type Counters } from '../shared/counters.js';
+import { waitWhileEqual } from '../shared/shared-wait.js';
 
 /**
  * Layout of the throttle buffer:
@@ -142,14 +143,6 @@ export class ThrottleController {
   }
 }
 
-type WaitAsyncResult = { async: false; value: 'not-equal' | 'timed-out' } | { async: true; value: Promise<'ok' | 'timed-out'> };
-// Atomics.waitAsync exists since Node 16, but TypeScript declares it only in the ES2024 lib.
-const waitAsync = (Atomics as unknown as {
-  waitAsync(array: Int32Array, index: number, value: number, timeoutMs?: number): WaitAsyncResult;
-}).waitAsync;
-
-function noop(): void {}
-
 /** A worker's side: waits while the consumed totals are at or above the allowances. */
 export class ThrottleGate {
   private readonly limits: BigInt64Array;
@@ -182,16 +175,8 @@ export class ThrottleGate {
       // Read the generation before checking, so a tick between the check and the wait is not lost.
       const generation = Atomics.load(this.state, TICK);
       if (!this.mustWait()) return;
-      const result = waitAsync(this.state, TICK, generation, WAIT_RECHECK_MS);
-      if (!result.async) continue;
-      // A pending Atomics.waitAsync does not keep Node's event loop alive; this timer does, so a
-      // thread with nothing else to do waits for the tick instead of exiting.
-      const keepAlive = setTimeout(noop, WAIT_RECHECK_MS + 1000);
-      try {
-        await result.value;
-      } finally {
-        clearTimeout(keepAlive);
-      }
+      const wait = waitWhileEqual(this.state, TICK, generation, WAIT_RECHECK_MS);
+      if (wait !== null) await wait;
     }
   }
 }

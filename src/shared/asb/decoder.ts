@@ -2152,9 +2152,10 @@ export function runDecoderWarmUp(options: { countOnly: boolean; rows?: boolean |
   // feedback of the real run: a sink of another class there deoptimises the decoder once more.
   const sink = !rows ? { record() {}, secondaryIndex() {}, udf() {} } : options.rows === true ? new DiscardingRowSink() : (options.rows as AsbRowSink);
   const decoderOptions = { file: 'warm-up', countOnly: options.countOnly, transientInput: rows };
-  // What each new decoder does once (the version line, the first namespace) runs in a few
-  // short decoders first, with the whole records: V8 gathers type feedback only once a function has run several times, and
-  // a path optimised code meets without feedback deoptimises it (at the start of every real file).
+  // What each new decoder does once (the version line, the first namespace) runs in a few short
+  // decoders first, and so do the whole records: V8 gathers type feedback only once a function has
+  // run several times, and a path optimised code meets without feedback deoptimises it (at the
+  // start of every real file, or at its first long string or expired record).
   for (let i = 0; i < FRESH_DECODERS; i++) {
     const fresh = new AsbDecoder(sink, decoderOptions);
     fresh.write(WARM_UP_HEADER);

@@ -157,6 +157,22 @@ function expectCountOnlyAgrees(chunks: readonly Buffer[], options: Partial<AsbDe
 }
 
 /**
+ * `error` (what another decoder threw over the same chunks) must be none when the ordinary decoder
+ * succeeded, else an AsbDecodeError with the same message, line and column (and log lines, with
+ * `withLog`).
+ */
+function expectFailsLike(error: unknown, fullError: AsbDecodeError | undefined, who: string, withLog: boolean): void {
+  if (fullError === undefined) {
+    if (error !== undefined) throw error;
+    return;
+  }
+  expect(error, `${who} fails too`).to.be.instanceOf(AsbDecodeError);
+  const failure = (e: AsbDecodeError) =>
+    withLog ? { message: e.message, line: e.line, column: e.column, log: e.logLines() } : { message: e.message, line: e.line, column: e.column };
+  expect(failure(error as AsbDecodeError), `${who} fails the same way`).to.deep.equal(failure(fullError));
+}
+
+/**
  * A full decoder with `transientInput` (what the restore uses) over private copies of `chunks`,
  * each overwritten right after write() returns, its sink snapshotting every item as it arrives,
  * must hand over exactly what the ordinary decoder did, and fail the same way.
@@ -171,18 +187,7 @@ function expectTransientInputAgrees(chunks: readonly Buffer[], options: Partial<
     },
     { ...decoderOptions(options), transientInput: true },
   );
-  const error = writeBorrowed(decoder, chunks);
-  if (fullError === undefined) {
-    if (error !== undefined) throw error;
-  } else {
-    expect(error, 'transientInput decoder fails too').to.be.instanceOf(AsbDecodeError);
-    const typed = error as AsbDecodeError;
-    expect({ message: typed.message, line: typed.line, column: typed.column }, 'transientInput decoder fails the same way').to.deep.equal({
-      message: fullError.message,
-      line: fullError.line,
-      column: fullError.column,
-    });
-  }
+  expectFailsLike(writeBorrowed(decoder, chunks), fullError, 'transientInput decoder', false);
   expect(snapshots, 'transientInput decoder hands over the same items').to.deep.equal(full.snapshotsAtEmission);
 }
 
@@ -276,19 +281,7 @@ class RebuildingRowSink implements AsbRowSink, AsbRowWriter {
 function expectRowsAgree(chunks: readonly Buffer[], options: Partial<AsbDecoderOptions>, full: Decoded, fullError?: AsbDecodeError): void {
   const sink = new RebuildingRowSink();
   const decoder = new AsbDecoder(sink, { ...decoderOptions(options), transientInput: true });
-  const error = writeBorrowed(decoder, chunks);
-  if (fullError === undefined) {
-    if (error !== undefined) throw error;
-  } else {
-    expect(error, 'row decoder fails too').to.be.instanceOf(AsbDecodeError);
-    const typed = error as AsbDecodeError;
-    expect({ message: typed.message, line: typed.line, column: typed.column, log: typed.logLines() }, 'row decoder fails the same way').to.deep.equal({
-      message: fullError.message,
-      line: fullError.line,
-      column: fullError.column,
-      log: fullError.logLines(),
-    });
-  }
+  expectFailsLike(writeBorrowed(decoder, chunks), fullError, 'row decoder', true);
   expect(sink.items, 'row decoder hands over the same items').to.deep.equal(full.snapshotsAtEmission);
   expect({ records: decoder.recordCount, line: decoder.line }, 'row decoder counts the same').to.deep.equal({
     records: full.decoder.recordCount,

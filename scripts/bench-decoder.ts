@@ -11,6 +11,8 @@
  * --rows decodes as the restore does: into the restore's sink (RestoreSink, no filters), which
  * writes every record's batch row into the pending command of one of three nodes (routed by
  * digest); commands are dropped and their memory recycled as the batcher does, nothing is sent.
+ * Records of the common shape go through the WebAssembly tier (asb/wasm/record-rows.ts), as in
+ * the restore; --no-wasm leaves them all to the TypeScript decoder (the baseline to compare with).
  * --warm-up runs warmUpDecoder first, as the worker tasks do.
  */
 import { readFileSync } from 'node:fs';
@@ -52,11 +54,19 @@ const smallOnly = process.argv.includes('--small');
 const countOnly = process.argv.includes('--count-only');
 const warmUp = process.argv.includes('--warm-up');
 const rows = process.argv.includes('--rows') && !countOnly;
+const wasm = !process.argv.includes('--no-wasm');
 
 /** The restore's sink as a run without filters sets it up; rows go to one of three nodes by digest. */
 function restoreSink(): RestoreSink {
   const run = { batchSize: 128, namespace: null, setList: null, binList: null, extraTtl: 0, noRecords: false, noIndexes: true, noUdfs: true, totalTimeoutMs: 10_000 };
-  return new RestoreSink(run as unknown as RestoreRunSettings, 'bench.asb', { routeOfDigest: (_namespace, digest) => digest[0] % 3 }, restoreWriteFlags({ unique: false, replace: false, noGeneration: false }).batchRow);
+  const router = {
+    routeOfDigest: (_namespace: Buffer, digest: Uint8Array) => digest[0] % 3,
+    routingGeneration: 1,
+    fillOwnerSlots(_namespace: Buffer, out: Uint16Array) {
+      for (let partition = 0; partition < out.length; partition++) out[partition] = ((partition & 0xff) % 3) + 1;
+    },
+  };
+  return new RestoreSink(run as unknown as RestoreRunSettings, 'bench.asb', router, restoreWriteFlags({ unique: false, replace: false, noGeneration: false }).batchRow);
 }
 
 /** Byte ranges of the fixture's records, found with the decoder itself (record lines -> offsets). */
@@ -104,7 +114,7 @@ function decodeOnce(data: Buffer): { cpuSeconds: number; wallSeconds: number; re
   counts.records = 0;
   counts.bins = 0;
   const restore = rows ? restoreSink() : null;
-  const decoder = new AsbDecoder(restore ?? sink, { file: 'bench.asb', countOnly, transientInput: rows });
+  const decoder = new AsbDecoder(restore ?? sink, { file: 'bench.asb', countOnly, transientInput: rows, fastRecords: restore !== null && wasm ? restore.fastRecords() : null });
   const cpu0 = process.cpuUsage();
   const wall0 = process.hrtime.bigint();
   for (let i = 0; i < data.length; i += chunkBytes) {
@@ -112,6 +122,11 @@ function decodeOnce(data: Buffer): { cpuSeconds: number; wallSeconds: number; re
     if (restore !== null) for (const item of restore.pending.splice(0)) if (item.kind === 'batch') recycleCommand(item.command);
   }
   decoder.end();
+  if (restore !== null) {
+    restore.cut();
+    for (const item of restore.pending.splice(0)) if (item.kind === 'batch') recycleCommand(item.command);
+    restore.close();
+  }
   const records = countOnly || rows ? decoder.recordCount : counts.records;
   const bins = counts.bins;
   const cpu = process.cpuUsage(cpu0);
@@ -123,7 +138,7 @@ if (warmUp) warmUpDecoder(rows ? { countOnly: false, rows: restoreSink() } : { c
 const { data, records } = build();
 console.log(
   `input: ${(data.length / 1e6).toFixed(1)} MB, ${records} records (${(data.length / records).toFixed(0)} B/record)` +
-    `${smallOnly ? ', records <= 4 KiB only' : ''}, chunks of ${chunkBytes / 1024} KiB${countOnly ? ', count only' : rows ? ', rows into per-node commands' : ''}`,
+    `${smallOnly ? ', records <= 4 KiB only' : ''}, chunks of ${chunkBytes / 1024} KiB${countOnly ? ', count only' : rows ? `, rows into per-node commands${wasm ? ' (WebAssembly tier)' : ' (TypeScript only)'}` : ''}`,
 );
 const results: number[] = [];
 for (let run = 1; run <= runs; run++) {

@@ -11,7 +11,8 @@
  * make the same row and the same counts. Outcomes that need no write are counted here and flushed
  * by the task per decoded slice; full commands and metadata items queue in file order.
  */
-import type { AsbKey, AsbRecord, AsbRowSink, AsbRowWriter, SecondaryIndexDef, UdfModule } from '../shared/asb/types.js';
+import type { AsbFastRecords, AsbKey, AsbRecord, AsbRowSink, AsbRowWriter, SecondaryIndexDef, UdfModule } from '../shared/asb/types.js';
+import { RecordRowsTier, type OwnerSource } from '../shared/asb/wasm/record-rows.js';
 import type { ParticleType } from '../shared/aerospike/protocol.js';
 import { NodeCommandSet, type EncodedCommand } from '../shared/aerospike/batch-command.js';
 import { AerospikeError, ClientErrorCode } from '../shared/aerospike/client-errors.js';
@@ -25,8 +26,11 @@ import type { RestoreRunSettings } from './restore-task.js';
 
 export type PendingItem = { kind: 'batch'; command: EncodedCommand } | { kind: 'sindex'; def: SecondaryIndexDef } | { kind: 'udf'; module: UdfModule };
 
-/** Routes a record to the routing slot of the node mastering its partition (-1: none): WriteClient. */
-export interface RecordRouter {
+/**
+ * Routes a record to the routing slot of the node mastering its partition (-1: none): WriteClient.
+ * A router that is also an OwnerSource (WriteClient is) lets the WebAssembly tier route rows.
+ */
+export interface RecordRouter extends Partial<OwnerSource> {
   routeOfDigest(namespace: Buffer, digest: Uint8Array): number;
 }
 
@@ -114,6 +118,34 @@ class BinListWriter implements AsbRowWriter {
   }
 }
 
+/** The WebAssembly tier as the decoder's fast path for one sink: its counts go to the sink's. */
+class SinkRecordRows implements AsbFastRecords {
+  records = 0;
+  nextLine = 0;
+
+  constructor(
+    private readonly sink: RestoreSink,
+    private readonly tier: RecordRowsTier,
+  ) {}
+
+  take(b: Buffer, p: number, end: number, line: number, namespace: Buffer, serial: number): number {
+    const sink = this.sink;
+    // After a failure the TypeScript path counts records without writing them.
+    if (sink.failure !== null) {
+      this.records = 0;
+      return p;
+    }
+    const tier = this.tier;
+    tier.now = sink.now;
+    const taken = tier.take(b, p, end, line, namespace, serial);
+    this.records = tier.records;
+    this.nextLine = tier.nextLine;
+    sink.total += tier.records;
+    sink.expired += tier.expired;
+    return taken;
+  }
+}
+
 export class RestoreSink implements AsbRowSink {
   readonly pending: PendingItem[] = [];
   /** Set by --no-records at the first record. */
@@ -134,17 +166,45 @@ export class RestoreSink implements AsbRowSink {
   /** The record being decoded as a row: its fate, and its line for messages. */
   private rowFate = ROW_IGNORED;
   private rowLine = 0;
+  /** The WebAssembly tier, once {@link fastRecords} made it. */
+  private tier: RecordRowsTier | null = null;
 
   constructor(
     private readonly run: RestoreRunSettings,
     private readonly file: string,
     private readonly router: RecordRouter,
-    flags: WriteFlags,
+    private readonly flags: WriteFlags,
   ) {
     this.commands = new NodeCommandSet(run.batchSize, flags, (command) => this.pending.push({ kind: 'batch', command }), run.totalTimeoutMs);
     this.targetNamespace = run.namespace?.target ? Buffer.from(run.namespace.target, 'utf8') : null;
     this.setFilter = run.setList === null || run.setList.length === 0 ? null : new Set(run.setList);
     this.binListWriter = run.binList === null || run.binList.length === 0 ? null : new BinListWriter(this.commands, new Set(run.binList));
+  }
+
+  // --- records of the common shape, as rows by the WebAssembly tier ----------------------------
+
+  /**
+   * The decoder's fast tier for this sink (AsbDecoderOptions.fastRecords), or null where only the
+   * TypeScript path applies: --no-records, --set-list or --bin-list (per-record decisions the
+   * tier does not make), or a router that cannot hand over whole partition tables.
+   */
+  fastRecords(): AsbFastRecords | null {
+    const router = this.router;
+    if (this.run.noRecords || this.setFilter !== null || this.binListWriter !== null) return null;
+    if (router.fillOwnerSlots === undefined || router.routingGeneration === undefined) return null;
+    const tier = RecordRowsTier.create({
+      flags: this.flags,
+      batchSize: this.run.batchSize,
+      extraTtl: this.run.extraTtl,
+      targetNamespace: this.targetNamespace,
+      owners: router as OwnerSource,
+      onCommand: (command) => this.pending.push({ kind: 'batch', command }),
+      file: this.file,
+      timeoutMs: this.run.totalTimeoutMs,
+    });
+    if (tier === null) return null;
+    this.tier = tier;
+    return new SinkRecordRows(this, tier);
   }
 
   // --- records as rows -------------------------------------------------------------------------
@@ -270,6 +330,13 @@ export class RestoreSink implements AsbRowSink {
   /** Queues every partial command (at the end of the input). */
   cut(): void {
     this.commands.flush(this.file);
+    this.tier?.flush();
+  }
+
+  /** Gives the WebAssembly tier's memory back: the unit is over (its commands were queued or dropped). */
+  close(): void {
+    this.tier?.close();
+    this.tier = null;
   }
 
   /** A record that could not be routed or encoded never reached a command: the unit stops, naming it. */

@@ -234,6 +234,7 @@ export async function restoreFile(task: RestoreFileTask): Promise<RestoreFileRes
     sourceNamespace: run.namespace?.source,
     namespaceRemapped: run.namespace !== null && run.namespace.target !== null,
     transientInput: true,
+    fastRecords: sink.fastRecords(),
   });
 
   let flushed = { total: 0, expired: 0, skipped: 0 };
@@ -334,6 +335,7 @@ export async function restoreFile(task: RestoreFileTask): Promise<RestoreFileRes
     await batcher.drain();
   } finally {
     fanOut?.end();
+    sink.close();
     result.records = sink.total;
     metadata.close();
     await input.close().catch(() => undefined);

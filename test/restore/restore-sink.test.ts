@@ -11,6 +11,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AsbDecoder } from '../../src/shared/asb/decoder.js';
+import { AsbDecodeError } from '../../src/shared/asb/errors.js';
 import type { AsbSink } from '../../src/shared/asb/types.js';
 import type { EncodedCommand } from '../../src/shared/aerospike/batch-command.js';
 import { RestoreSink, type PendingItem } from '../../src/worker/restore-sink.js';
@@ -24,6 +25,8 @@ interface Outcome {
   expired: number;
   skipped: number;
   failure: string | null;
+  /** The decoder's error, when the input has one. */
+  decodeError?: string;
 }
 
 type SinkSettings = Pick<RestoreRunSettings, 'batchSize' | 'namespace' | 'setList' | 'binList' | 'extraTtl' | 'noRecords'> & {
@@ -57,43 +60,107 @@ function commandOf(item: PendingItem): Outcome['commands'][number] {
   };
 }
 
-/** Decodes `input` cut into `chunks` through RestoreSink, as rows or (objects) as AsbRecords. */
-function restoreInto(input: Buffer, cuts: number[], settings: SinkSettings, asObjects: boolean): Outcome {
+/** routeOfDigest for every partition at once (what WriteClient gives the WebAssembly tier). */
+const routerWithOwners = {
+  ...router,
+  routingGeneration: 1,
+  fillOwnerSlots(_namespace: Buffer, out: Uint16Array): void {
+    for (let partition = 0; partition < out.length; partition++) out[partition] = router.routeOfDigest(_namespace, Uint8Array.of(partition & 0xff, partition >> 8)) + 1;
+  },
+};
+
+/** How records reach RestoreSink: rows written while decoding, AsbRecord objects, or rows with the WebAssembly tier taking what it can. */
+type Path = 'rows' | 'objects' | 'tier';
+
+/** Records the WebAssembly tier took in the last 'tier' run. */
+let tierRecords = 0;
+
+/** Decodes `input` cut into `chunks` through RestoreSink along `path`. */
+function restoreInto(input: Buffer, cuts: number[], settings: SinkSettings, path: Path): Outcome {
   const run = { ...settings, totalTimeoutMs: 10_000, noIndexes: false, noUdfs: false } as unknown as RestoreRunSettings;
-  const sink = new RestoreSink(run, 'sink-test.asb', router, restoreWriteFlags(settings.policy).batchRow);
+  const sink = new RestoreSink(run, 'sink-test.asb', path === 'tier' ? routerWithOwners : router, restoreWriteFlags(settings.policy).batchRow);
   sink.now = NOW;
   // Without beginRecord the decoder builds AsbRecord objects and calls record().
   const objectSink: AsbSink = { record: (record) => sink.record(record), secondaryIndex: () => {}, udf: () => {} };
-  const decoder = new AsbDecoder(asObjects ? objectSink : sink, {
+  const fast = path === 'tier' ? sink.fastRecords() : null;
+  tierRecords = 0;
+  const decoder = new AsbDecoder(path === 'objects' ? objectSink : sink, {
     file: 'sink-test.asb',
     sourceNamespace: settings.namespace?.source,
     namespaceRemapped: settings.namespace?.target != null,
     transientInput: true,
+    fastRecords:
+      fast === null
+        ? null
+        : {
+            get records() {
+              return fast.records;
+            },
+            get nextLine() {
+              return fast.nextLine;
+            },
+            take(b, p, end, line, namespace, serial) {
+              const taken = fast.take(b, p, end, line, namespace, serial);
+              tierRecords += fast.records;
+              return taken;
+            },
+          },
   });
   const commands: Outcome['commands'] = [];
   let from = 0;
-  for (const cut of [...cuts, input.length]) {
-    // A private copy, overwritten once written: nothing may be read from it later.
-    const chunk = Buffer.from(input.subarray(from, cut));
-    decoder.write(chunk);
-    chunk.fill(0x3f);
-    from = cut;
-    // Rows are copied out as each slice's commands are handed on, as the task does.
-    for (const item of sink.pending.splice(0)) if (item.kind === 'batch') commands.push(commandOf(item));
+  let decodeError: string | undefined;
+  try {
+    for (const cut of [...cuts, input.length]) {
+      // A private copy, overwritten once written: nothing may be read from it later.
+      const chunk = Buffer.from(input.subarray(from, cut));
+      decoder.write(chunk);
+      chunk.fill(0x3f);
+      from = cut;
+      // Rows are copied out as each slice's commands are handed on, as the task does.
+      for (const item of sink.pending.splice(0)) if (item.kind === 'batch') commands.push(commandOf(item));
+    }
+    decoder.end();
+  } catch (error) {
+    if (!(error instanceof AsbDecodeError)) throw error;
+    decodeError = `${error.message} [${error.logLines().join(' | ')}]`;
   }
-  decoder.end();
   sink.cut();
+  sink.close();
   for (const item of sink.pending.splice(0)) if (item.kind === 'batch') commands.push(commandOf(item));
-  return { commands, total: sink.total, expired: sink.expired, skipped: sink.skipped, failure: sink.failure?.message ?? null };
+  const outcome: Outcome = { commands, total: sink.total, expired: sink.expired, skipped: sink.skipped, failure: sink.failure?.message ?? null };
+  if (decodeError !== undefined) outcome.decodeError = decodeError;
+  return outcome;
+}
+
+/**
+ * Each node's rows, with the backup line of each, in line order, their index field (the position
+ * in a command) zeroed: the WebAssembly tier fills commands of its own beside the TypeScript
+ * path's, so rows may sit in other commands at other positions, but each must be the same.
+ */
+function rowsByNode(outcome: Outcome): Record<number, string[]> {
+  const nodes: Record<number, { line: number; row: string }[]> = {};
+  for (const command of outcome.commands) {
+    for (let i = 0; i < command.rows; i++) {
+      const row = command.bytes.slice(2 * command.offsets[i], 2 * command.offsets[i + 1]);
+      (nodes[command.slot] ??= []).push({ line: command.lines[i], row: `${command.lines[i]}:00000000${row.slice(8)}` });
+    }
+    expect(command.rows, 'rows per command').to.be.at.most(command.offsets.length - 1);
+  }
+  const sorted: Record<number, string[]> = {};
+  for (const [slot, rows] of Object.entries(nodes)) sorted[Number(slot)] = rows.sort((a, b) => a.line - b.line).map((r) => r.row);
+  return sorted;
 }
 
 function expectSameRows(input: Buffer, cuts: number[], settings: SinkSettings): Outcome {
-  const rows = restoreInto(input, cuts, settings, false);
-  const objects = restoreInto(input, cuts, settings, true);
+  const rows = restoreInto(input, cuts, settings, 'rows');
+  const objects = restoreInto(input, cuts, settings, 'objects');
   // The first differing command first: a readable failure.
   const differs = rows.commands.findIndex((command, i) => JSON.stringify(command) !== JSON.stringify(objects.commands[i]));
   if (differs >= 0) expect(rows.commands[differs], `command ${differs}`).to.deep.equal(objects.commands[differs]);
   expect(rows).to.deep.equal(objects);
+  const tier = restoreInto(input, cuts, settings, 'tier');
+  expect({ ...tier, commands: rowsByNode(tier) }, 'with the WebAssembly tier').to.deep.equal({ ...rows, commands: rowsByNode(rows) });
+  for (const command of tier.commands) expect(command.rows, 'rows per command').to.be.at.most(settings.batchSize);
   return rows;
 }
 
@@ -179,6 +246,92 @@ const EDGE_CASES = Buffer.from(
   ].join('\n'),
 );
 
+/**
+ * Records of the common shape the WebAssembly tier takes, and near misses it must leave to the
+ * TypeScript decoder: value and name sizes at its limits, numbers at the edges of its exact
+ * conversions, base64 padding, LFs inside values, a namespace change.
+ */
+const TIER_SHAPES = Buffer.from(
+  [
+    'Version 3.1',
+    '# namespace test',
+    '+ k S 5 first',
+    '+ n test',
+    '+ d RLS8rXzvIMWIg660pzJRuRaZiBU=',
+    '+ s set',
+    '+ g 1',
+    '+ t 0',
+    '+ b 1',
+    '- I a 1',
+    '+ k S 7 li\\ne\nx',
+    '+ n test',
+    '+ d G6fzMnBINZcHSwxVxTMT7I3X+Bw=',
+    '+ s set',
+    '+ g 65535',
+    '+ t 600000000',
+    '+ b 9',
+    '- I i18 999999999999999999',
+    '- I n18 -999999999999999999',
+    '- I zero -0',
+    '- D d15 123456789012.345',
+    '- D d17 46.405999999999999',
+    '- D d19 0.0030000000000000001',
+    '- D neg -0.0',
+    '- S lf 7 a\nb\n\ncd',
+    '- S fourteen_chars 0 ',
+    '+ k I -42',
+    '+ n test',
+    '+ d pkxBzf+InuZmqgyzmbBgIIEMP4k=',
+    '+ g 2',
+    '+ t 0',
+    '+ b 7',
+    '- B b3 4 AAEC',
+    '- B b2 4 AAE=',
+    '- B b1 4 AA==',
+    '- L l 12 k6EBoQKhAw==',
+    '- M m 12 k80CTmDMqA==',
+    '- Y h 8 AAECAwQF',
+    '- J j 0 ',
+    '+ n test',
+    '+ d 5yFpcoCVNECxTCuuB9uXjdxlnaA=',
+    '+ s ' + 's'.repeat(63),
+    '+ g 3',
+    '+ t 400000000',
+    '+ b 1',
+    '- I expired 1',
+    '+ n test',
+    '+ d cYrN7r0I0NWA3zztC8XM8i+vg4M=',
+    '+ g 3',
+    '+ t 0',
+    '+ b 5',
+    '- I i19 1234567890123456789',
+    '- D d20 0.12345678901234567890',
+    '- D exp 1e5',
+    '- I fifteen_chars_ 1',
+    '- B inner 8 QQ==QUJD',
+    '+ n other',
+    '+ d RLS8rXzvIMWIg660pzJRuRaZiBU=',
+    '+ g 1',
+    '+ t 0',
+    '+ b 1',
+    '- I ns 1',
+    '+ n other',
+    '+ d G6fzMnBINZcHSwxVxTMT7I3X+Bw=',
+    '+ g 1',
+    '+ t 0',
+    '+ b 2',
+    '- I ns 2',
+    '- S s 3 abc',
+    '',
+  ].join('\n'),
+);
+
+/** Then an error: the decoder reports it, with C's message, after the records the tier took. */
+const TIER_SHAPES_THEN_ERROR = Buffer.concat([
+  TIER_SHAPES,
+  Buffer.from(['+ n test', '+ d pkxBzf+InuZmqgyzmbBgIIEMP4k=', '+ g 65536', '+ t 0', '+ b 1', '- I gen 1', ''].join('\n')),
+]);
+
 function everyCut(input: Buffer): number[][] {
   const splits: number[][] = [[]];
   for (let at = 1; at < input.length; at++) splits.push([at]);
@@ -205,6 +358,26 @@ describe('restore sink: rows written while decoding equal rows encoded from reco
     });
   }
 
+  for (const [title, overrides] of [
+    ['defaults', {}],
+    ['-n test,other', { namespace: { source: 'test', target: 'other' } }],
+    ['--extra-ttl, batches of 2', { extraTtl: 100_000_000, batchSize: 2 }],
+    ['-g (no generation) and -r', { policy: { unique: false, replace: true, noGeneration: true } }],
+    ['-u', { policy: { unique: true, replace: false, noGeneration: false } }],
+  ] as [string, Partial<SinkSettings>][]) {
+    it(`records of the WebAssembly tier's shape and its near misses, cut at every byte: ${title}`, () => {
+      const settings = { ...DEFAULTS, ...overrides };
+      for (const cuts of everyCut(TIER_SHAPES)) expectSameRows(TIER_SHAPES, cuts, settings);
+      expectSameRows(TIER_SHAPES, [], settings);
+      for (const cuts of everyCut(TIER_SHAPES_THEN_ERROR).filter((_, i) => i % 7 === 0)) {
+        const expected = settings.namespace === null ? /Invalid generation count 65536/ : /Invalid namespace other in backup record/;
+        expect(expectSameRows(TIER_SHAPES_THEN_ERROR, cuts, settings).decodeError).to.match(expected);
+      }
+      // -n test,other fails at the first record of namespace other; the tier takes records before it either way.
+      expect(tierRecords, 'records the tier took').to.be.at.least(2);
+    });
+  }
+
   it('counts each outcome as the object path does: expired, skipped by set and by bins, written', () => {
     const outcome = expectSameRows(EDGE_CASES, [], { ...DEFAULTS, setList: ['set', 'other'], binList: ['keep'] });
     expect({ total: outcome.total, expired: outcome.expired, skipped: outcome.skipped }).to.deep.equal({ total: 7, expired: 1, skipped: 5 });
@@ -224,6 +397,29 @@ describe('restore sink: rows written while decoding equal rows encoded from reco
         expect(outcome.total).to.equal(3000);
         expect(outcome.commands.length).to.be.greaterThan(0);
         expectSameRows(input, odd, { ...DEFAULTS, batchSize, binList: ['id', 'name', 'score', 'tags'] });
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a generated backup of the benchmark mix: the WebAssembly tier takes nearly every record, rows unchanged', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'restore-sink-'));
+    try {
+      const file = join(dir, 'bench.asb');
+      await generateOneFile({ singleFile: file, files: 1, records: 4000, seed: 12, mix: 'restore-bench', sindexes: 0, udfs: 0, expired: 0.05 }, 0);
+      const input = readFileSync(file);
+      const slices = Array.from({ length: Math.floor(input.length / 131072) }, (_, i) => (i + 1) * 131072);
+      const odd = Array.from({ length: Math.floor(input.length / 9973) }, (_, i) => (i + 1) * 9973);
+      for (const [cuts, settings] of [
+        [slices, DEFAULTS],
+        [odd, { ...DEFAULTS, batchSize: 128 }],
+        [slices, { ...DEFAULTS, batchSize: 128, extraTtl: 50_000_000, namespace: { source: 'test', target: 'restored' } }],
+      ] as [number[], SinkSettings][]) {
+        const outcome = expectSameRows(input, cuts, settings);
+        expect(outcome.total).to.equal(4000);
+        // All but the first record (it sets the namespace) and one record per cut (the decoder joins the two pieces).
+        expect(tierRecords, 'records the tier took').to.be.at.least(4000 - 1 - cuts.length);
       }
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -157,6 +157,26 @@ export class BatchCommandBuilder {
     this.rowOffsets[this.count] = start + to - from;
   }
 
+  /**
+   * Fills the empty command with `rows`: row i at `offsets[i]` (ending where row i + 1 starts, the
+   * last at the end of `rows`), already indexed i, from the backup line `lines[i]`.
+   */
+  appendRegion(rows: Uint8Array, offsets: Uint32Array, lines: Uint32Array): void {
+    const count = offsets.length;
+    if (this.count !== 0 || count > this.maxRows) throw new Error('internal: a region of rows appended to a command that cannot take it');
+    const start = this.offset;
+    const end = start + rows.length;
+    if (end > this.bytes.length) this.grow(end, start);
+    this.bytes.set(rows, start);
+    for (let i = 0; i < count; i++) {
+      this.rowOffsets[i] = start + offsets[i];
+      this.lines[i] = lines[i];
+    }
+    this.rowOffsets[count] = end;
+    this.count = count;
+    this.offset = end;
+  }
+
   /** Where the next row starts. */
   get rowStart(): number {
     return this.offset;

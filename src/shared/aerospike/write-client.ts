@@ -156,6 +156,22 @@ export class WriteClient {
     return this.liveOwner(namespace, partitionAt(bytes, rowStart + ROW_DIGEST_OFFSET));
   }
 
+  /** Changes whenever the shared routing table does. */
+  get routingGeneration(): number {
+    return this.routing.generation;
+  }
+
+  /**
+   * `out[partition]` = routing slot + 1 of the node that masters the partition of `namespace` now,
+   * 0 when no live node does (what {@link routeOfDigest} gives, + 1, for every partition at once).
+   * Throws NAMESPACE_NOT_FOUND.
+   */
+  fillOwnerSlots(namespace: Buffer, out: Uint16Array): void {
+    this.refreshRouting();
+    const routed = this.namespaceOfBytes(namespace);
+    for (let partition = 0; partition < out.length; partition++) out[partition] = this.liveOwner(routed, partition) + 1;
+  }
+
   /** Commands running now. */
   get inFlight(): number {
     return this.running;

@@ -38,6 +38,7 @@ import { AsbDecodeError, AsbErrorCode } from './errors.js';
 import { formatDouble17g, printChar } from './text.js';
 import type {
   AsbBin,
+  AsbFastRecords,
   AsbRowSink,
   AsbRowWriter,
   AsbHeader,
@@ -80,6 +81,11 @@ export interface AsbDecoderOptions {
    * must copy what it keeps (the restore encodes each record's row at once). Implied by `countOnly`.
    */
   transientInput?: boolean;
+  /**
+   * With a row sink: a faster decoder for runs of records of the common shape (the restore's
+   * WebAssembly tier), offered each record start once the record section has begun.
+   */
+  fastRecords?: AsbFastRecords | null;
 }
 
 const LF = 0x0a;
@@ -373,6 +379,9 @@ export class AsbDecoder {
   private readonly copyKept: boolean;
   /** Built records' values are used only during the sink call (`transientInput`): reuse slab memory. */
   private readonly rewindSlabs: boolean;
+  private readonly fastRecords: AsbFastRecords | null;
+  /** Counts run() calls: the fast tier copies a buffer's bytes once per call. */
+  private runSerial = 0;
 
   private phase = PHASE_HEADER;
   private legacy = false;
@@ -446,6 +455,7 @@ export class AsbDecoder {
     this.build = options.countOnly !== true;
     this.copyKept = !this.build || options.transientInput === true;
     this.rewindSlabs = this.build && options.transientInput === true;
+    this.fastRecords = this.rowSink !== null ? (options.fastRecords ?? null) : null;
   }
 
   get recordCount(): number {
@@ -558,12 +568,36 @@ export class AsbDecoder {
   /** Decodes items from `buf` at `start`; returns where the first incomplete item starts (or the end). */
   private run(buf: Buffer, start: number): number {
     let p = start;
+    const fast = this.fastRecords;
+    const serial = ++this.runSerial;
     while (p < buf.length) {
+      if (fast !== null && buf[p] === PLUS && this.fastRecordsMayTake()) {
+        const taken = fast.take(buf, p, buf.length, this.nextLine, this.namespace, serial);
+        if (taken !== p) {
+          this.records += fast.records;
+          this.nextLine = fast.nextLine;
+          p = taken;
+          if (p === buf.length) break;
+        }
+      }
       const next = this.tryItem(buf, p);
       if (next < 0) return p;
       p = next;
     }
     return p;
+  }
+
+  /**
+   * Whether the fast tier may take records now: in the record section of a 3.1+ file, once a record
+   * has set the namespace (checked against `-n` when given).
+   */
+  private fastRecordsMayTake(): boolean {
+    return (
+      this.phase === PHASE_BLOCKS &&
+      !this.legacy &&
+      this.namespace.length > 0 &&
+      (this.sourceNamespace === null || this.checkedNamespace === this.namespace)
+    );
   }
 
   /** Decodes one item at `p`; returns the position after it, or -1 if `buf` ends first. */

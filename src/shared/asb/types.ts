@@ -124,6 +124,25 @@ export interface AsbRowWriter {
 }
 
 /**
+ * A faster decoder of runs of records of the common shape straight into write rows (the restore's
+ * WebAssembly tier, asb/wasm/record-rows.ts), which the decoder offers each record start to. It
+ * takes only records the decoder would accept and turn into the very same rows, and leaves every
+ * other record (and every error) to the decoder.
+ */
+export interface AsbFastRecords {
+  /**
+   * Takes consecutive complete records from `b[p..end)`, each naming `namespace` (the decoder's
+   * current one); `line` is the line of `p`, and `serial` changes whenever `b`'s bytes may have.
+   * Returns the position after the last record taken (`p` when none).
+   */
+  take(b: Buffer, p: number, end: number, line: number, namespace: Buffer, serial: number): number;
+  /** Records the last take() took. */
+  readonly records: number;
+  /** The line after them. */
+  readonly nextLine: number;
+}
+
+/**
  * A sink that takes records as write rows while they are decoded, instead of as AsbRecord objects
  * (the restore's path: no record, bin or value objects are built). For each record the decoder
  * calls {@link beginRecord} once its header lines are read, then one call per bin line, in file

@@ -1,0 +1,542 @@
+// AssemblyScript (compiled to record-rows.wasm by `npm run build`; not part of the tsc build).
+//
+// The restore's fast tier for records of the common shape: decodes consecutive .asb records from
+// input copied into this module's memory and writes each one's batch-write row, byte for byte as
+// batch-codec.ts lays it out, into the row region of the node that masters its partition.
+// It accepts only what the TypeScript decoder (decoder.ts) would accept and turn into exactly the
+// same row; at anything else (another key type, a bool, nil or GeoJSON bin, an escape, a repeated
+// bin name, a value needing the exact conversions, a record cut by the end of the input) it stops
+// at that record's first byte and the TypeScript decoder takes the record, with its checks and C's
+// error messages. It never reports an error itself. record-rows.ts drives it; the conformance
+// tests compare its rows with the TypeScript decoder's.
+
+// ---- memory layout (offsets in bytes) ----
+const BASE64: usize = 0; //          u32 x 256: value | 0x1000000 invalid | 0x2000000 '='
+const POW10: usize = 1024; //        f64 x 23: 10^k, exact
+const BYTES_KIND: usize = 1280; //   u8 x 256: bin label -> particle type of a base64 bytes value, 0 = other
+const NAMES: usize = 1536; //        u32 start, u32 length per bin of the current record (MAX_BINS)
+const NS_EXPECTED: usize = 2048; //  the namespace records must name (as written), <= 31 bytes
+const NS_TARGET: usize = 2112; //    the namespace rows carry, <= 31 bytes
+export const MAX_REGIONS: i32 = 513;
+export const INPUT: usize = 65536 * 2; // input window
+export const INPUT_CAPACITY: usize = 1 << 20;
+const SCRATCH: usize = INPUT + INPUT_CAPACITY + 16; // the row being encoded
+export const MAX_ROW: usize = 128 * 1024;
+export const DYNAMIC: usize = SCRATCH + MAX_ROW + 65536; // region memory starts here (record-rows.ts)
+// A region: u32 rowOffsets[maxRows + 1], u32 lines[maxRows], then the rows (regionBytes).
+
+const MAX_BINS: usize = 64;
+const MAX_BIN_NAME: usize = 14;
+const MAX_SET: usize = 63;
+const MAX_KEY_STRING: u64 = 65536;
+
+// ---- settings (record-rows.ts sets them) ----
+/** u16 x 4096: partition -> region (routing slot + 1; 0: no live master). */
+export let ownersAt: usize = 0;
+/** Per region (MAX_REGIONS): u32 base (0: none yet), u32 bytes used, u32 rows. */
+export let regionsAt: usize = 0;
+export let expectedLength: i32 = 0;
+export let targetLength: i32 = 0;
+export let now: i64 = 0;
+export let extraTtl: i64 = 0;
+export let rowInfo: u32 = 0;
+export let withGeneration: i32 = 1;
+export let maxRows: u32 = 128;
+export let regionBytes: u32 = 256 * 1024;
+
+// ---- results of decode() ----
+export let stopAt: usize = 0;
+export let nextLine: i32 = 0;
+export let records: i32 = 0;
+export let expired: i32 = 0;
+/** With decode() returning REGION_FULL or REGION_MISSING: which region. */
+export let region: i32 = 0;
+
+export const STOPPED: i32 = 0;
+export const REGION_FULL: i32 = 1;
+export const REGION_MISSING: i32 = 2;
+
+export function init(): void {
+  for (let c: usize = 0; c < 256; c++) store<u32>(BASE64 + (c << 2), 0x1000000);
+  for (let i: u32 = 0; i < 26; i++) {
+    store<u32>(BASE64 + ((65 + <usize>i) << 2), i);
+    store<u32>(BASE64 + ((97 + <usize>i) << 2), 26 + i);
+  }
+  for (let i: u32 = 0; i < 10; i++) store<u32>(BASE64 + ((48 + <usize>i) << 2), 52 + i);
+  store<u32>(BASE64 + (43 << 2), 62);
+  store<u32>(BASE64 + (47 << 2), 63);
+  store<u32>(BASE64 + (61 << 2), 0x2000000);
+  let p: f64 = 1;
+  for (let k: usize = 0; k < 23; k++) {
+    store<f64>(POW10 + (k << 3), p);
+    p *= 10;
+  }
+  // decoder.ts BYTES_PARTICLE: B J C P R H E Y M L
+  store<u8>(BYTES_KIND + 66, 4);
+  store<u8>(BYTES_KIND + 74, 7);
+  store<u8>(BYTES_KIND + 67, 8);
+  store<u8>(BYTES_KIND + 80, 9);
+  store<u8>(BYTES_KIND + 82, 10);
+  store<u8>(BYTES_KIND + 72, 11);
+  store<u8>(BYTES_KIND + 69, 12);
+  store<u8>(BYTES_KIND + 89, 18);
+  store<u8>(BYTES_KIND + 77, 19);
+  store<u8>(BYTES_KIND + 76, 20);
+}
+
+export function expectedNamespace(): usize {
+  return NS_EXPECTED;
+}
+export function targetNamespace(): usize {
+  return NS_TARGET;
+}
+
+// ---- helpers ----
+
+// memory.copy is a call into the engine here: short copies (names, short strings) are cheaper inline.
+@inline function copyBytes(dst: usize, src: usize, n: usize): void {
+  if (n < 32) {
+    for (let i: usize = 0; i < n; i++) store<u8>(dst + i, load<u8>(src + i));
+  } else {
+    memory.copy(dst, src, n);
+  }
+}
+
+let parsedEnd: usize = 0; // where readDigits stopped (after the delimiter); 0: not a number
+
+// Digits 1..maxDigits, then `delimiter`.
+@inline function readDigits(p: usize, end: usize, delimiter: u8, maxDigits: usize): u64 {
+  let v: u64 = 0;
+  let q = p;
+  while (q < end) {
+    const c = load<u8>(q);
+    if (c < 48 || c > 57) break;
+    v = v * 10 + <u64>(c - 48);
+    q++;
+  }
+  if (q >= end || load<u8>(q) != delimiter || q == p || q - p > maxDigits) {
+    parsedEnd = 0;
+    return 0;
+  }
+  parsedEnd = q + 1;
+  return v;
+}
+
+// Groups of four base64 characters into 3 bytes each (4 bytes stored per group, the next group
+// overwrites the fourth); returns the OR of the values: above 0xffffff when one is invalid or '='.
+@inline function base64Groups(src: usize, length: usize, dst: usize): u32 {
+  let flags: u32 = 0;
+  let o = dst;
+  const end = src + length;
+  for (let p = src; p < end; p += 4) {
+    const w = load<u32>(p);
+    const v: u32 =
+      (load<u32>(BASE64 + ((<usize>(w & 0xff)) << 2)) << 18) |
+      (load<u32>(BASE64 + ((<usize>((w >> 8) & 0xff)) << 2)) << 12) |
+      (load<u32>(BASE64 + ((<usize>((w >> 16) & 0xff)) << 2)) << 6) |
+      load<u32>(BASE64 + ((<usize>(w >> 24)) << 2));
+    flags |= v;
+    store<u32>(o, bswap<u32>(v << 8));
+    o += 3;
+  }
+  return flags;
+}
+
+// The last group of a value: `xxxx`, `xxx=` or `xx==` (anything else: -1); writes its bytes at `o`
+// and returns how many.
+@inline function base64LastGroup(p: usize, o: usize): i32 {
+  const c0 = load<u32>(BASE64 + (<usize>load<u8>(p) << 2));
+  const c1 = load<u32>(BASE64 + (<usize>load<u8>(p + 1) << 2));
+  const c2 = load<u32>(BASE64 + (<usize>load<u8>(p + 2) << 2));
+  const c3 = load<u32>(BASE64 + (<usize>load<u8>(p + 3) << 2));
+  if (((c0 | c1 | c2 | c3) & 0x1000000) != 0 || ((c0 | c1) & 0x2000000) != 0) return -1;
+  const pad2 = (c2 & 0x2000000) != 0;
+  const pad3 = (c3 & 0x2000000) != 0;
+  if (pad2 && !pad3) return -1;
+  const v: u32 = ((c0 & 63) << 18) | ((c1 & 63) << 12) | ((c2 & 63) << 6) | (c3 & 63);
+  store<u8>(o, <u8>(v >> 16));
+  if (pad2) return 1;
+  store<u8>(o + 1, <u8>(v >> 8));
+  if (pad3) return 2;
+  store<u8>(o + 2, <u8>v);
+  return 3;
+}
+
+// decimal.ts decimalToDouble, operation for operation: NaN when the result is too close to call.
+const SPLITTER: f64 = 134217729;
+const TWO_26: f64 = 67108864;
+function decimalToDouble(head: f64, tail: f64, tailDigits: i32, fractionDigits: i32): f64 {
+  let hi: f64;
+  let lo: f64;
+  if (tailDigits == 0) {
+    hi = head;
+    lo = 0;
+  } else {
+    const headHigh = Math.floor(head / TWO_26);
+    const headLow = head - headHigh * TWO_26;
+    let pow5: f64 = 1;
+    let pow2: f64 = 1;
+    for (let k = 0; k < tailDigits; k++) {
+      pow5 *= 5;
+      pow2 *= 2;
+    }
+    const x = headHigh * pow5 * (TWO_26 * pow2);
+    const y = headLow * pow5 * pow2 + tail;
+    hi = x + y;
+    const bb = hi - x;
+    lo = x - (hi - bb) + (y - bb);
+  }
+  if (fractionDigits == 0) return hi;
+  if (hi == 0) return 0;
+  const d = load<f64>(POW10 + (<usize>fractionDigits << 3));
+  const q1 = hi / d;
+  const p = q1 * d;
+  const c = SPLITTER * q1;
+  const qHigh = c - (c - q1);
+  const qLow = q1 - qHigh;
+  const cd = SPLITTER * d;
+  const dHigh = cd - (cd - d);
+  const dLow = d - dHigh;
+  const pe = qHigh * dHigh - p + qHigh * dLow + qLow * dHigh + qLow * dLow;
+  const remainder = hi - p - pe + lo;
+  const q2 = remainder / d;
+  const x = q1 + q2;
+  const excess = q1 - x + q2;
+  const bits = reinterpret<u64>(x);
+  const high = <u32>(bits >> 32);
+  const exponent = (high >> 20) & 0x7ff;
+  if (exponent == 0 || exponent == 0x7ff || ((high & 0xfffff) == 0 && <u32>bits == 0)) return NaN;
+  const halfUlp = reinterpret<f64>(<u64>(exponent - 53) << 52);
+  const distance = Math.abs(excess) - halfUlp;
+  if (distance < halfUlp * 1e-9 && distance > -halfUlp * 1e-9) return NaN;
+  return x;
+}
+
+/**
+ * Decodes records from [from, end) (in the input window), `line` being the line of `from`.
+ * Returns STOPPED (at stopAt: the first byte not taken), or REGION_FULL / REGION_MISSING for
+ * `region` (record-rows.ts makes room and calls again from stopAt).
+ */
+export function decode(from: usize, end: usize, line: i32): i32 {
+  let p = from;
+  let lf = line;
+  records = 0;
+  expired = 0;
+  stopAt = from;
+  nextLine = line;
+  const expectedLen = <usize>expectedLength;
+  while (p < end) {
+    const recordLine = lf;
+    let o = SCRATCH;
+    // + k S <len> <bytes> | + k I <integer>
+    if (p + 6 > end || load<u16>(p) != 0x202b) break;
+    let keyType: u8 = 0;
+    let keyStart: usize = 0;
+    let keyLength: usize = 0;
+    let keyInteger: i64 = 0;
+    if (load<u8>(p + 2) == 0x6b) {
+      if (load<u8>(p + 3) != 0x20 || load<u8>(p + 5) != 0x20) break;
+      const type = load<u8>(p + 4);
+      if (type == 0x53) {
+        const length = readDigits(p + 6, end, 0x20, 6);
+        if (parsedEnd == 0 || length > MAX_KEY_STRING) break;
+        keyStart = parsedEnd;
+        keyLength = <usize>length;
+        p = keyStart + keyLength;
+        if (p >= end || load<u8>(p) != 10) break;
+        for (let z = keyStart; z < p; z++) if (load<u8>(z) == 10) lf++;
+        p++;
+        keyType = 3;
+      } else if (type == 0x49) {
+        let q = p + 6;
+        const negative = q < end && load<u8>(q) == 0x2d;
+        if (negative) q++;
+        const v = readDigits(q, end, 10, 18);
+        if (parsedEnd == 0) break;
+        keyInteger = negative ? -(<i64>v) : <i64>v;
+        p = parsedEnd;
+        keyType = 1;
+      } else break;
+      lf++;
+    }
+    // + n <namespace>: the one expected, as written
+    if (p + 5 + expectedLen > end || load<u32>(p) != 0x206e202b) break;
+    if (load<u8>(p + 4 + expectedLen) != 10 || memory.compare(p + 4, NS_EXPECTED, expectedLen) != 0) break;
+    p += 5 + expectedLen;
+    lf++;
+    // + d <28 characters>
+    if (p + 33 > end || load<u32>(p) != 0x2064202b || load<u8>(p + 32) != 10) break;
+    const digest = SCRATCH + 4;
+    if (base64Groups(p + 4, 24, digest) > 0xffffff) break;
+    if (base64LastGroup(p + 28, digest + 18) != 2) break;
+    p += 33;
+    lf++;
+    // + s <set>
+    let setStart: usize = 0;
+    let setLength: usize = 0;
+    if (p + 4 <= end && load<u32>(p) == 0x2073202b) {
+      setStart = p + 4;
+      let q = setStart;
+      while (q < end) {
+        const c = load<u8>(q);
+        if (c == 10 || c == 0x5c) break;
+        q++;
+      }
+      if (q >= end || load<u8>(q) != 10) break;
+      setLength = q - setStart;
+      if (setLength == 0 || setLength > MAX_SET) break;
+      p = q + 1;
+      lf++;
+    }
+    // + g, + t, + b
+    if (p + 4 > end || load<u32>(p) != 0x2067202b) break;
+    const generation = readDigits(p + 4, end, 10, 5);
+    if (parsedEnd == 0 || generation > 65535) break;
+    p = parsedEnd;
+    lf++;
+    if (p + 4 > end || load<u32>(p) != 0x2074202b) break;
+    const voidTime = readDigits(p + 4, end, 10, 10);
+    if (parsedEnd == 0 || voidTime > 0xffffffff) break;
+    p = parsedEnd;
+    lf++;
+    if (p + 4 > end || load<u32>(p) != 0x2062202b) break;
+    const binCount = <usize>readDigits(p + 4, end, 10, 2);
+    if (parsedEnd == 0 || binCount == 0 || binCount > MAX_BINS) break;
+    p = parsedEnd;
+    lf++;
+
+    // write-policy.ts ttlFor
+    let ttl: u32 = 0xffffffff;
+    let isExpired = false;
+    if (voidTime != 0) {
+      const remaining = <i64>voidTime + extraTtl - now;
+      if (remaining <= 0) isExpired = true;
+      else ttl = remaining > 0xfffffffd ? 0xfffffffd : <u32>remaining;
+    }
+    // batch-codec.ts writeBatchRowHead (the index is set when the row joins its region)
+    o = digest + 20;
+    store<u32>(o, bswap<u32>(rowInfo));
+    store<u16>(o + 4, bswap<u16>(withGeneration != 0 ? <u16>generation : 0));
+    store<u32>(o + 6, bswap<u32>(ttl));
+    store<u16>(o + 10, bswap<u16>(keyType == 0 ? 2 : 3));
+    store<u16>(o + 12, bswap<u16>(<u16>binCount));
+    o += 14;
+    const targetLen = <usize>targetLength;
+    store<u32>(o, bswap<u32>(<u32>targetLen + 1));
+    store<u8>(o + 4, 0);
+    copyBytes(o + 5, NS_TARGET, targetLen);
+    o += 5 + targetLen;
+    store<u32>(o, bswap<u32>(<u32>setLength + 1));
+    store<u8>(o + 4, 1);
+    copyBytes(o + 5, setStart, setLength);
+    o += 5 + setLength;
+    if (keyType == 3) {
+      if (o + keyLength + 6 > SCRATCH + MAX_ROW) break;
+      store<u32>(o, bswap<u32>(<u32>keyLength + 2));
+      store<u8>(o + 4, 2);
+      store<u8>(o + 5, 3);
+      copyBytes(o + 6, keyStart, keyLength);
+      o += 6 + keyLength;
+    } else if (keyType == 1) {
+      store<u32>(o, bswap<u32>(10));
+      store<u8>(o + 4, 2);
+      store<u8>(o + 5, 1);
+      store<u64>(o + 6, bswap<u64>(<u64>keyInteger));
+      o += 14;
+    }
+
+    let ok = true;
+    for (let i: usize = 0; i < binCount; i++) {
+      // - <label> <name> <value>
+      if (p + 4 > end || load<u8>(p) != 0x2d || load<u8>(p + 1) != 0x20 || load<u8>(p + 3) != 0x20) {
+        ok = false;
+        break;
+      }
+      const label = load<u8>(p + 2);
+      const nameStart = p + 4;
+      let q = nameStart;
+      while (q < end) {
+        const c = load<u8>(q);
+        if (c == 0x20 || c == 10 || c == 0x5c) break;
+        q++;
+      }
+      const nameLength = q - nameStart;
+      if (q >= end || load<u8>(q) != 0x20 || nameLength == 0 || nameLength > MAX_BIN_NAME) {
+        ok = false;
+        break;
+      }
+      // A repeated name: the TypeScript decoder builds that record as an object (C keeps the last value).
+      for (let k: usize = 0; k < i; k++) {
+        if (<usize>load<u32>(NAMES + k * 8 + 4) == nameLength && memory.compare(<usize>load<u32>(NAMES + k * 8), nameStart, nameLength) == 0) {
+          ok = false;
+          break;
+        }
+      }
+      if (!ok) break;
+      store<u32>(NAMES + i * 8, <u32>nameStart);
+      store<u32>(NAMES + i * 8 + 4, <u32>nameLength);
+      // message-codec.ts write op head: size:u32 op:u8 particle:u8 flags:u8 name_len:u8 name
+      const op = o;
+      store<u8>(op + 4, 2);
+      store<u8>(op + 6, 0);
+      store<u8>(op + 7, <u8>nameLength);
+      copyBytes(op + 8, nameStart, nameLength);
+      o = op + 8 + nameLength;
+      q++;
+      if (label == 0x49) {
+        // I: [-]digits (up to 18: exact in 64 bits)
+        const negative = q < end && load<u8>(q) == 0x2d;
+        if (negative) q++;
+        const v = readDigits(q, end, 10, 18);
+        if (parsedEnd == 0) {
+          ok = false;
+          break;
+        }
+        store<u64>(o, bswap<u64>(negative ? <u64>(-(<i64>v)) : v));
+        o += 8;
+        store<u8>(op + 5, 1);
+        p = parsedEnd;
+      } else if (label == 0x44) {
+        // D: decoder.ts readDouble's fast path, [-]digits[.digits]
+        const negative = q < end && load<u8>(q) == 0x2d;
+        if (negative) q++;
+        let head: f64 = 0;
+        let tail: f64 = 0;
+        let tailDigits = 0;
+        let significant = 0;
+        let digits = 0;
+        let fraction = 0;
+        let inFraction = false;
+        let r = q;
+        let c: u8 = 0;
+        while (r < end) {
+          c = load<u8>(r);
+          if (c >= 48 && c <= 57) {
+            const d = <f64>(c - 48);
+            digits++;
+            if (inFraction) fraction++;
+            if (significant > 0 || d != 0) {
+              if (significant < 15) head = head * 10 + d;
+              else if (significant < 19) {
+                tail = tail * 10 + d;
+                tailDigits++;
+              }
+              significant++;
+            }
+          } else if (c == 0x2e && !inFraction) {
+            inFraction = true;
+          } else break;
+          r++;
+        }
+        if (r >= end || c != 10 || digits == 0 || fraction > 22 || significant > 19) {
+          ok = false;
+          break;
+        }
+        let magnitude: f64;
+        if (significant <= 15) magnitude = fraction == 0 ? head : head / load<f64>(POW10 + (<usize>fraction << 3));
+        else {
+          magnitude = decimalToDouble(head, tail, tailDigits, fraction);
+          if (magnitude != magnitude) {
+            ok = false;
+            break;
+          }
+        }
+        store<u64>(o, bswap<u64>(reinterpret<u64>(negative ? -magnitude : magnitude)));
+        o += 8;
+        store<u8>(op + 5, 2);
+        p = r + 1;
+      } else if (label == 0x53) {
+        // S: <length> <bytes>
+        const length = readDigits(q, end, 0x20, 7);
+        if (parsedEnd == 0) {
+          ok = false;
+          break;
+        }
+        const value = parsedEnd;
+        const valueEnd = value + <usize>length;
+        if (valueEnd >= end || load<u8>(valueEnd) != 10 || o + <usize>length > SCRATCH + MAX_ROW) {
+          ok = false;
+          break;
+        }
+        copyBytes(o, value, <usize>length);
+        o += <usize>length;
+        store<u8>(op + 5, 3);
+        for (let z = value; z < valueEnd; z++) if (load<u8>(z) == 10) lf++;
+        p = valueEnd + 1;
+      } else if (load<u8>(BYTES_KIND + <usize>label) != 0) {
+        // B, L, M, ...: <base64 length> <base64>
+        const length = <usize>readDigits(q, end, 0x20, 8);
+        if (parsedEnd == 0 || (length & 3) != 0) {
+          ok = false;
+          break;
+        }
+        const value = parsedEnd;
+        const valueEnd = value + length;
+        if (valueEnd >= end || load<u8>(valueEnd) != 10 || o + (length >> 2) * 3 > SCRATCH + MAX_ROW) {
+          ok = false;
+          break;
+        }
+        if (length > 0) {
+          if (base64Groups(value, length - 4, o) > 0xffffff) {
+            ok = false;
+            break;
+          }
+          const last = base64LastGroup(valueEnd - 4, o + (length >> 2) * 3 - 3);
+          if (last < 0) {
+            ok = false;
+            break;
+          }
+          o += (length >> 2) * 3 - 3 + <usize>last;
+        }
+        store<u8>(op + 5, load<u8>(BYTES_KIND + <usize>label));
+        p = valueEnd + 1;
+      } else {
+        ok = false;
+        break;
+      }
+      store<u32>(op, bswap<u32>(<u32>(o - op - 4)));
+      lf++;
+    }
+    if (!ok) break;
+
+    if (isExpired) {
+      records++;
+      expired++;
+      stopAt = p;
+      nextLine = lf;
+      continue;
+    }
+    // Into the region of the node that masters the digest's partition.
+    const partition = <usize>(load<u16>(digest) & 4095);
+    const r = <usize>load<u16>(ownersAt + (partition << 1));
+    const entry = regionsAt + r * 12;
+    const base = <usize>load<u32>(entry);
+    if (base == 0) {
+      region = <i32>r;
+      return REGION_MISSING;
+    }
+    const used = load<u32>(entry + 4);
+    const rows = load<u32>(entry + 8);
+    const rowLength = <u32>(o - SCRATCH);
+    if (used + rowLength > regionBytes) {
+      // rows > 0 here: an empty region holds any row up to MAX_ROW.
+      region = <i32>r;
+      return REGION_FULL;
+    }
+    store<u32>(SCRATCH, bswap<u32>(rows));
+    const rowsAt = base + (<usize>maxRows * 2 + 1) * 4;
+    memory.copy(rowsAt + <usize>used, SCRATCH, <usize>rowLength);
+    store<u32>(base + (<usize>rows << 2), used);
+    store<u32>(base + ((<usize>maxRows + 1 + <usize>rows) << 2), <u32>recordLine);
+    store<u32>(entry + 4, used + rowLength);
+    store<u32>(entry + 8, rows + 1);
+    records++;
+    stopAt = p;
+    nextLine = lf;
+    if (rows + 1 >= maxRows) {
+      region = <i32>r;
+      return REGION_FULL;
+    }
+  }
+  return STOPPED;
+}

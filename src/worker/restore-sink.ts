@@ -122,6 +122,8 @@ class BinListWriter implements AsbRowWriter {
 class SinkRecordRows implements AsbFastRecords {
   records = 0;
   nextLine = 0;
+  /** Records taken so far (the sink's `total` counts these and the TypeScript path's). */
+  taken = 0;
 
   constructor(
     private readonly sink: RestoreSink,
@@ -140,6 +142,7 @@ class SinkRecordRows implements AsbFastRecords {
     const taken = tier.take(b, p, end, line, namespace, serial);
     this.records = tier.records;
     this.nextLine = tier.nextLine;
+    this.taken += tier.records;
     sink.total += tier.records;
     sink.expired += tier.expired;
     return taken;
@@ -188,7 +191,7 @@ export class RestoreSink implements AsbRowSink {
    * TypeScript path applies: --no-records, --set-list or --bin-list (per-record decisions the
    * tier does not make), or a router that cannot hand over whole partition tables.
    */
-  fastRecords(): AsbFastRecords | null {
+  fastRecords(): (AsbFastRecords & { readonly taken: number }) | null {
     const router = this.router;
     if (this.run.noRecords || this.setFilter !== null || this.binListWriter !== null) return null;
     if (router.fillOwnerSlots === undefined || router.routingGeneration === undefined) return null;

@@ -150,6 +150,13 @@ class MetadataChannel {
 const DECODE_SLICE_BYTES = 128 * 1024;
 
 /**
+ * With the WebAssembly tier, the TypeScript decoder is warmed up (warmUpDecoder) once it has
+ * decoded this many records itself, and at least a tenth of all: records the tier leaves to it
+ * (another shape), not just the one per slice that two reads cut in two.
+ */
+const WARM_UP_AFTER_RECORDS = 2000;
+
+/**
  * The units a thread restores at once take turns: one decodes a slice and hands its batches on
  * before the next decodes, so a thread never holds more than one slice of records waiting for
  * write slots, however many files it restores concurrently.
@@ -224,17 +231,28 @@ export async function restoreFile(task: RestoreFileTask): Promise<RestoreFileRes
   };
   const input: OpenedBackupInput =
     task.port === undefined ? openBackupFile(task.path, inputOptions) : openBackupStream(chunksFromPort(task.port), task.path, inputOptions);
-  if (!run.noRecords && (task.sizeHint === undefined || task.sizeHint >= WARM_UP_MIN_INPUT_BYTES)) {
+  const sink = new RestoreSink(run, task.path, writer.client, flags.batchRow);
+  const fastRecords = sink.fastRecords();
+  // The TypeScript decoder's warm-up pays off for the records it decodes itself: all of them
+  // without the WebAssembly tier, else only once the tier leaves it a real share of them.
+  let warmUpPending = !run.noRecords && (task.sizeHint === undefined || task.sizeHint >= WARM_UP_MIN_INPUT_BYTES);
+  const warmUpIfDue = (): void => {
+    if (!warmUpPending) return;
+    if (fastRecords !== null) {
+      const left = sink.total - fastRecords.taken;
+      if (left < WARM_UP_AFTER_RECORDS || left * 10 < sink.total) return;
+    }
+    warmUpPending = false;
     // A sink like the real one whose rows go nowhere (no node: slot -1; its commands are dropped).
     warmUpDecoder({ countOnly: false, rows: new RestoreSink(run, 'warm-up', { routeOfDigest: () => -1 }, flags.batchRow) });
-  }
-  const sink = new RestoreSink(run, task.path, writer.client, flags.batchRow);
+  };
+  warmUpIfDue();
   const decoder = new AsbDecoder(sink, {
     file: task.path,
     sourceNamespace: run.namespace?.source,
     namespaceRemapped: run.namespace !== null && run.namespace.target !== null,
     transientInput: true,
-    fastRecords: sink.fastRecords(),
+    fastRecords,
   });
 
   let flushed = { total: 0, expired: 0, skipped: 0 };
@@ -294,6 +312,7 @@ export async function restoreFile(task: RestoreFileTask): Promise<RestoreFileRes
           sink.now = citrusleafNow();
           decoder.write(slice);
           flushCounts();
+          warmUpIfDue();
           if (!(await handOn())) stopped = true;
         });
       }

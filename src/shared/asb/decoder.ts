@@ -552,7 +552,7 @@ export class AsbDecoder {
     let take = Math.min(chunk.length, Math.max(this.need - prefix.length, prefix.length, 256));
     for (;;) {
       const joined = Buffer.concat([prefix, chunk.subarray(0, take)], prefix.length + take);
-      const stop = this.tryItem(joined, 0);
+      const stop = this.tryJoinedFast(joined, prefix.length) ?? this.tryItem(joined, 0);
       if (stop >= 0) {
         // The item did not fit in `prefix`, so it ends inside the chunk's head.
         return stop - prefix.length;
@@ -563,6 +563,22 @@ export class AsbDecoder {
       }
       take = Math.min(chunk.length, Math.max(take * 2, this.need - prefix.length));
     }
+  }
+
+  /**
+   * The fast tier's try at the item that straddled two chunks, joined: the position after the
+   * records it took (the straddling one first), or null when it took none.
+   */
+  private tryJoinedFast(joined: Buffer, prefixLength: number): number | null {
+    const fast = this.fastRecords;
+    if (fast === null || joined[0] !== PLUS || !this.fastRecordsMayTake()) return null;
+    const taken = fast.take(joined, 0, joined.length, this.nextLine, this.namespace, ++this.runSerial);
+    if (taken === 0) return null;
+    // `prefix` holds one incomplete item (continuePending decoded the complete ones before it).
+    if (taken <= prefixLength) throw new Error('internal: the fast tier took a record the pending bytes did not complete');
+    this.records += fast.records;
+    this.nextLine = fast.nextLine;
+    return taken;
   }
 
   /** Decodes items from `buf` at `start`; returns where the first incomplete item starts (or the end). */

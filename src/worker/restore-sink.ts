@@ -122,6 +122,7 @@ class BinListWriter implements AsbRowWriter {
 class SinkRecordRows implements AsbFastRecords {
   records = 0;
   nextLine = 0;
+  inputEnded = false;
   /** Records taken so far (the sink's `total` counts these and the TypeScript path's). */
   taken = 0;
 
@@ -135,6 +136,7 @@ class SinkRecordRows implements AsbFastRecords {
     // After a failure the TypeScript path counts records without writing them.
     if (sink.failure !== null) {
       this.records = 0;
+      this.inputEnded = false;
       return p;
     }
     const tier = this.tier;
@@ -142,6 +144,7 @@ class SinkRecordRows implements AsbFastRecords {
     const taken = tier.take(b, p, end, line, namespace, serial);
     this.records = tier.records;
     this.nextLine = tier.nextLine;
+    this.inputEnded = tier.inputEnded;
     this.taken += tier.records;
     sink.total += tier.records;
     sink.expired += tier.expired;

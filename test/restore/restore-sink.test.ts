@@ -99,6 +99,9 @@ function restoreInto(input: Buffer, cuts: number[], settings: SinkSettings, path
             get nextLine() {
               return fast.nextLine;
             },
+            get inputEnded() {
+              return fast.inputEnded;
+            },
             take(b, p, end, line, namespace, serial) {
               const taken = fast.take(b, p, end, line, namespace, serial);
               tierRecords += fast.records;

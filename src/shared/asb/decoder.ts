@@ -139,6 +139,8 @@ const SET_TABLE = 64;
 const BIN_TABLE = 1024;
 /** Record serials wrap here (the stamp table is cleared then). */
 const MAX_SERIAL = 0x3fffffff;
+/** The head of the next chunk joined to an item that straddled two chunks, when the fast tier may take it. */
+const FAST_JOIN_BYTES = 16 * 1024;
 const EMPTY = Buffer.alloc(0);
 
 /** Bin line kinds by type letter (C accepts "NIDSXGBJCPRHEYMLUZ"). */
@@ -548,8 +550,10 @@ export class AsbDecoder {
       if (stop === prefix.length) return 0;
       prefix = prefix.subarray(stop);
     }
-    // Copy only the head of the chunk that the straddling item needs (grown until it fits).
-    let take = Math.min(chunk.length, Math.max(this.need - prefix.length, prefix.length, 256));
+    // Copy only the head of the chunk that the straddling item needs (grown until it fits). With the
+    // fast tier, a head that holds a whole record at once: the tier cannot take a record in part,
+    // and every try that falls short is parsed again here just to learn how much more it needs.
+    let take = Math.min(chunk.length, Math.max(this.need - prefix.length, prefix.length, this.fastRecords !== null ? FAST_JOIN_BYTES : 256));
     for (;;) {
       const joined = Buffer.concat([prefix, chunk.subarray(0, take)], prefix.length + take);
       const stop = this.tryJoinedFast(joined, prefix.length) ?? this.tryItem(joined, 0);
@@ -594,6 +598,12 @@ export class AsbDecoder {
           this.nextLine = fast.nextLine;
           p = taken;
           if (p === buf.length) break;
+        }
+        // A record cut by the end of this buffer: kept for the next chunk without parsing it in
+        // part here (at the end of the input, the decoder reads it to report what is missing).
+        if (fast.inputEnded && !this.final) {
+          this.need = buf.length - p + 1;
+          return p;
         }
       }
       const next = this.tryItem(buf, p);

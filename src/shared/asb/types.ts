@@ -140,6 +140,11 @@ export interface AsbFastRecords {
   readonly records: number;
   /** The line after them. */
   readonly nextLine: number;
+  /**
+   * The last take() stopped only because `b` ended inside the record there: everything before the
+   * end is of the shape it takes, so the decoder would find nothing wrong with it yet either.
+   */
+  readonly inputEnded: boolean;
 }
 
 /**

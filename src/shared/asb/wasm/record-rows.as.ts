@@ -51,6 +51,8 @@ export let records: i32 = 0;
 export let expired: i32 = 0;
 /** With decode() returning REGION_FULL or REGION_MISSING: which region. */
 export let region: i32 = 0;
+/** Set when decode() stopped because the input ended inside the record at stopAt (nothing else stopped it). */
+export let short: i32 = 0;
 
 export const STOPPED: i32 = 0;
 export const REGION_FULL: i32 = 1;
@@ -104,6 +106,13 @@ export function targetNamespace(): usize {
 
 let parsedEnd: usize = 0; // where readDigits stopped (after the delimiter); 0: not a number
 
+// Whether `x` bytes are more than the input holds: then the record is incomplete (`short`).
+@inline function atEnd(x: usize, end: usize): bool {
+  if (x <= end) return false;
+  short = 1;
+  return true;
+}
+
 // Digits 1..maxDigits, then `delimiter`.
 @inline function readDigits(p: usize, end: usize, delimiter: u8, maxDigits: usize): u64 {
   let v: u64 = 0;
@@ -114,7 +123,7 @@ let parsedEnd: usize = 0; // where readDigits stopped (after the delimiter); 0: 
     v = v * 10 + <u64>(c - 48);
     q++;
   }
-  if (q >= end || load<u8>(q) != delimiter || q == p || q - p > maxDigits) {
+  if (atEnd(q + 1, end) || load<u8>(q) != delimiter || q == p || q - p > maxDigits) {
     parsedEnd = 0;
     return 0;
   }
@@ -222,6 +231,7 @@ export function decode(from: usize, end: usize, line: i32): i32 {
   let lf = line;
   records = 0;
   expired = 0;
+  short = 0;
   stopAt = from;
   nextLine = line;
   const expectedLen = <usize>expectedLength;
@@ -229,7 +239,7 @@ export function decode(from: usize, end: usize, line: i32): i32 {
     const recordLine = lf;
     let o = SCRATCH;
     // + k S <len> <bytes> | + k I <integer>
-    if (p + 6 > end || load<u16>(p) != 0x202b) break;
+    if (atEnd(p + 6, end) || load<u16>(p) != 0x202b) break;
     let keyType: u8 = 0;
     let keyStart: usize = 0;
     let keyLength: usize = 0;
@@ -243,7 +253,7 @@ export function decode(from: usize, end: usize, line: i32): i32 {
         keyStart = parsedEnd;
         keyLength = <usize>length;
         p = keyStart + keyLength;
-        if (p >= end || load<u8>(p) != 10) break;
+        if (atEnd(p + 1, end) || load<u8>(p) != 10) break;
         for (let z = keyStart; z < p; z++) if (load<u8>(z) == 10) lf++;
         p++;
         keyType = 3;
@@ -260,12 +270,12 @@ export function decode(from: usize, end: usize, line: i32): i32 {
       lf++;
     }
     // + n <namespace>: the one expected, as written
-    if (p + 5 + expectedLen > end || load<u32>(p) != 0x206e202b) break;
+    if (atEnd(p + 5 + expectedLen, end) || load<u32>(p) != 0x206e202b) break;
     if (load<u8>(p + 4 + expectedLen) != 10 || memory.compare(p + 4, NS_EXPECTED, expectedLen) != 0) break;
     p += 5 + expectedLen;
     lf++;
     // + d <28 characters>
-    if (p + 33 > end || load<u32>(p) != 0x2064202b || load<u8>(p + 32) != 10) break;
+    if (atEnd(p + 33, end) || load<u32>(p) != 0x2064202b || load<u8>(p + 32) != 10) break;
     const digest = SCRATCH + 4;
     if (base64Groups(p + 4, 24, digest) > 0xffffff) break;
     if (base64LastGroup(p + 28, digest + 18) != 2) break;
@@ -274,7 +284,8 @@ export function decode(from: usize, end: usize, line: i32): i32 {
     // + s <set>
     let setStart: usize = 0;
     let setLength: usize = 0;
-    if (p + 4 <= end && load<u32>(p) == 0x2073202b) {
+    if (atEnd(p + 4, end)) break;
+    if (load<u32>(p) == 0x2073202b) {
       setStart = p + 4;
       let q = setStart;
       while (q < end) {
@@ -282,24 +293,24 @@ export function decode(from: usize, end: usize, line: i32): i32 {
         if (c == 10 || c == 0x5c) break;
         q++;
       }
-      if (q >= end || load<u8>(q) != 10) break;
+      if (atEnd(q + 1, end) || load<u8>(q) != 10) break;
       setLength = q - setStart;
       if (setLength == 0 || setLength > MAX_SET) break;
       p = q + 1;
       lf++;
     }
     // + g, + t, + b
-    if (p + 4 > end || load<u32>(p) != 0x2067202b) break;
+    if (atEnd(p + 4, end) || load<u32>(p) != 0x2067202b) break;
     const generation = readDigits(p + 4, end, 10, 5);
     if (parsedEnd == 0 || generation > 65535) break;
     p = parsedEnd;
     lf++;
-    if (p + 4 > end || load<u32>(p) != 0x2074202b) break;
+    if (atEnd(p + 4, end) || load<u32>(p) != 0x2074202b) break;
     const voidTime = readDigits(p + 4, end, 10, 10);
     if (parsedEnd == 0 || voidTime > 0xffffffff) break;
     p = parsedEnd;
     lf++;
-    if (p + 4 > end || load<u32>(p) != 0x2062202b) break;
+    if (atEnd(p + 4, end) || load<u32>(p) != 0x2062202b) break;
     const binCount = <usize>readDigits(p + 4, end, 10, 2);
     if (parsedEnd == 0 || binCount == 0 || binCount > MAX_BINS) break;
     p = parsedEnd;
@@ -348,7 +359,7 @@ export function decode(from: usize, end: usize, line: i32): i32 {
     let ok = true;
     for (let i: usize = 0; i < binCount; i++) {
       // - <label> <name> <value>
-      if (p + 4 > end || load<u8>(p) != 0x2d || load<u8>(p + 1) != 0x20 || load<u8>(p + 3) != 0x20) {
+      if (atEnd(p + 4, end) || load<u8>(p) != 0x2d || load<u8>(p + 1) != 0x20 || load<u8>(p + 3) != 0x20) {
         ok = false;
         break;
       }
@@ -361,7 +372,7 @@ export function decode(from: usize, end: usize, line: i32): i32 {
         q++;
       }
       const nameLength = q - nameStart;
-      if (q >= end || load<u8>(q) != 0x20 || nameLength == 0 || nameLength > MAX_BIN_NAME) {
+      if (atEnd(q + 1, end) || load<u8>(q) != 0x20 || nameLength == 0 || nameLength > MAX_BIN_NAME) {
         ok = false;
         break;
       }
@@ -428,7 +439,7 @@ export function decode(from: usize, end: usize, line: i32): i32 {
           } else break;
           r++;
         }
-        if (r >= end || c != 10 || digits == 0 || fraction > 22 || significant > 19) {
+        if (atEnd(r + 1, end) || c != 10 || digits == 0 || fraction > 22 || significant > 19) {
           ok = false;
           break;
         }
@@ -454,7 +465,7 @@ export function decode(from: usize, end: usize, line: i32): i32 {
         }
         const value = parsedEnd;
         const valueEnd = value + <usize>length;
-        if (valueEnd >= end || load<u8>(valueEnd) != 10 || o + <usize>length > SCRATCH + MAX_ROW) {
+        if (atEnd(valueEnd + 1, end) || load<u8>(valueEnd) != 10 || o + <usize>length > SCRATCH + MAX_ROW) {
           ok = false;
           break;
         }
@@ -472,7 +483,7 @@ export function decode(from: usize, end: usize, line: i32): i32 {
         }
         const value = parsedEnd;
         const valueEnd = value + length;
-        if (valueEnd >= end || load<u8>(valueEnd) != 10 || o + (length >> 2) * 3 > SCRATCH + MAX_ROW) {
+        if (atEnd(valueEnd + 1, end) || load<u8>(valueEnd) != 10 || o + (length >> 2) * 3 > SCRATCH + MAX_ROW) {
           ok = false;
           break;
         }

@@ -45,6 +45,7 @@ interface RecordRowsExports {
   records: WebAssembly.Global;
   expired: WebAssembly.Global;
   region: WebAssembly.Global;
+  short: WebAssembly.Global;
 }
 
 const STOPPED = 0;
@@ -152,6 +153,8 @@ export class RecordRowsTier {
   expired = 0;
   /** The line after the last record taken. */
   nextLine = 0;
+  /** The last take() stopped only because `b` ended inside the record there (it needs more input, nothing else is known against it). */
+  inputEnded = false;
   /** The clock TTLs are counted from (seconds since 2010), set by the sink per slice. */
   now = 0;
   private readonly module: RecordRowsModule;
@@ -196,6 +199,7 @@ export class RecordRowsTier {
     this.records = 0;
     this.expired = 0;
     this.nextLine = line;
+    this.inputEnded = false;
     if (this.closed || namespace.length === 0 || namespace.length > NAMESPACE_MAX) return p;
     const module = this.module;
     const x = module.x;
@@ -229,6 +233,7 @@ export class RecordRowsTier {
     this.records = records;
     this.expired = expired;
     this.nextLine = at;
+    this.inputEnded = x.short.value === 1 && module.windowEnd === end;
     return from + shift;
   }
 

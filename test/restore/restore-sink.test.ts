@@ -381,6 +381,38 @@ describe('restore sink: rows written while decoding equal rows encoded from reco
     });
   }
 
+  it("records near the WebAssembly tier's largest row (128 KiB) and past it: regions cut early, larger rows left to the TypeScript path", () => {
+    const bigRecord = (digest: string, bytes: number, bins: number) =>
+      [
+        '+ n test',
+        `+ d ${digest}`,
+        '+ s big',
+        '+ g 1',
+        '+ t 0',
+        `+ b ${bins}`,
+        `- S s ${bytes} ${'x'.repeat(bytes)}`,
+        ...Array.from({ length: bins - 1 }, (_, i) => `- I i${i} ${i * 1_000_000_007}`),
+      ].join('\n');
+    const input = Buffer.from(
+      [
+        'Version 3.1',
+        '# namespace test',
+        bigRecord('RLS8rXzvIMWIg660pzJRuRaZiBU=', 10, 1),
+        bigRecord('G6fzMnBINZcHSwxVxTMT7I3X+Bw=', 100_000, 2),
+        bigRecord('pkxBzf+InuZmqgyzmbBgIIEMP4k=', 60_000, 64),
+        bigRecord('5yFpcoCVNECxTCuuB9uXjdxlnaA=', 131_000, 1),
+        bigRecord('cYrN7r0I0NWA3zztC8XM8i+vg4M=', 131_072 - 200, 64),
+        bigRecord('RLS8rXzvIMWIg660pzJRuRaZiBU=', 90_000, 3),
+        '',
+      ].join('\n'),
+    );
+    for (const cuts of [[], [70_000], [100_000, 200_000, 300_000], [150_000, 400_000]]) {
+      const outcome = expectSameRows(input, cuts, { ...DEFAULTS, batchSize: 128 });
+      expect(outcome.total).to.equal(6);
+    }
+    expect(tierRecords, 'records the tier took').to.be.at.least(3);
+  });
+
   it('counts each outcome as the object path does: expired, skipped by set and by bins, written', () => {
     const outcome = expectSameRows(EDGE_CASES, [], { ...DEFAULTS, setList: ['set', 'other'], binList: ['keep'] });
     expect({ total: outcome.total, expired: outcome.expired, skipped: outcome.skipped }).to.deep.equal({ total: 7, expired: 1, skipped: 5 });

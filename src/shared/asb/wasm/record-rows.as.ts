@@ -508,7 +508,8 @@ export function decode(from: usize, end: usize, line: i32): i32 {
       store<u32>(op, bswap<u32>(<u32>(o - op - 4)));
       lf++;
     }
-    if (!ok) break;
+    // Any row the scratch holds fits an empty region (record-rows.ts sizes regions at MAX_ROW or more).
+    if (!ok || o > SCRATCH + MAX_ROW) break;
 
     if (isExpired) {
       records++;
@@ -530,7 +531,8 @@ export function decode(from: usize, end: usize, line: i32): i32 {
     const rows = load<u32>(entry + 8);
     const rowLength = <u32>(o - SCRATCH);
     if (used + rowLength > regionBytes) {
-      // rows > 0 here: an empty region holds any row up to MAX_ROW.
+      // Never with an empty region (any row up to MAX_ROW fits one); left to the TypeScript path if so.
+      if (rows == 0) break;
       region = <i32>r;
       return REGION_FULL;
     }

@@ -53,7 +53,7 @@ const REGION_FULL = 1;
 const REGION_MISSING = 2;
 /** Namespace names are at most 31 bytes (C's 32-byte buffer). */
 const NAMESPACE_MAX = 31;
-/** Bytes of rows a region holds: a command of up to 128 KiB (128 rows of up to 1 KiB each). */
+/** Bytes of rows a region holds: a command of up to 128 KiB (128 rows of up to 1 KiB each), and at least any one row the module writes (MAX_ROW). */
 const REGION_ROW_BYTES = 128 * 1024;
 /** Larger batches than this are left to the TypeScript path (their per-row arrays would dominate). */
 const MAX_BATCH_ROWS = 4096;
@@ -186,6 +186,7 @@ export class RecordRowsTier {
     this.withGeneration = sendsGeneration(settings.flags);
     this.ownersAt = module.allocate(2 * PARTITION_COUNT);
     this.regionTableAt = module.allocate(12 * module.maxRegions);
+    if ((module.x.MAX_ROW.value as number) > REGION_ROW_BYTES) throw new Error('internal: record-rows.wasm writes rows larger than its regions');
     this.regionSize = 4 * (2 * settings.batchSize + 1) + REGION_ROW_BYTES;
   }
 
@@ -226,7 +227,9 @@ export class RecordRowsTier {
       from = x.stopAt.value as number;
       if (status === STOPPED) break;
       const region = x.region.value as number;
-      if (status === REGION_FULL) this.cut(region);
+      if (status === REGION_FULL) {
+        if (!this.cut(region)) throw new Error('internal: record-rows.wasm found an empty region full');
+      }
       else if (status === REGION_MISSING) this.addRegion(region);
       else throw new Error(`internal: record-rows.wasm returned status ${status}`);
     }
@@ -297,14 +300,14 @@ export class RecordRowsTier {
     new DataView(this.module.x.memory.buffer).setUint32(this.regionTableAt + 12 * region, at, true);
   }
 
-  /** Makes region `region`'s rows a command and empties the region. */
-  private cut(region: number): void {
+  /** Makes region `region`'s rows a command and empties the region; false when it held none. */
+  private cut(region: number): boolean {
     const module = this.module;
     const memory = module.x.memory.buffer;
     const entry = new DataView(memory, this.regionTableAt + 12 * region, 12);
     const used = entry.getUint32(4, true);
     const rows = entry.getUint32(8, true);
-    if (rows === 0) return;
+    if (rows === 0) return false;
     const base = this.regions[region];
     const maxRows = this.settings.batchSize;
     const slot = region - 1;
@@ -318,5 +321,6 @@ export class RecordRowsTier {
     entry.setUint32(4, 0, true);
     entry.setUint32(8, 0, true);
     if (command !== null) this.settings.onCommand(command);
+    return true;
   }
 }

@@ -174,6 +174,7 @@ export class RestoreSink implements AsbRowSink {
   private rowLine = 0;
   /** The WebAssembly tier, once {@link fastRecords} made it. */
   private tier: RecordRowsTier | null = null;
+  private tierForDecoder: SinkRecordRows | null = null;
 
   constructor(
     private readonly run: RestoreRunSettings,
@@ -195,6 +196,7 @@ export class RestoreSink implements AsbRowSink {
    * tier does not make), or a router that cannot hand over whole partition tables.
    */
   fastRecords(): (AsbFastRecords & { readonly taken: number }) | null {
+    if (this.tierForDecoder !== null) return this.tierForDecoder;
     const router = this.router;
     if (this.run.noRecords || this.setFilter !== null || this.binListWriter !== null) return null;
     if (router.fillOwnerSlots === undefined || router.routingGeneration === undefined) return null;
@@ -210,7 +212,8 @@ export class RestoreSink implements AsbRowSink {
     });
     if (tier === null) return null;
     this.tier = tier;
-    return new SinkRecordRows(this, tier);
+    this.tierForDecoder = new SinkRecordRows(this, tier);
+    return this.tierForDecoder;
   }
 
   // --- records as rows -------------------------------------------------------------------------
@@ -342,7 +345,6 @@ export class RestoreSink implements AsbRowSink {
   /** Gives the WebAssembly tier's memory back: the unit is over (its commands were queued or dropped). */
   close(): void {
     this.tier?.close();
-    this.tier = null;
   }
 
   /** A record that could not be routed or encoded never reached a command: the unit stops, naming it. */

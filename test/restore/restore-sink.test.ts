@@ -381,6 +381,60 @@ describe('restore sink: rows written while decoding equal rows encoded from reco
     });
   }
 
+  it('two files decoded in turns on one thread (one WebAssembly module, a tier each): each gets its own rows', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'restore-sink-'));
+    try {
+      const inputs = [21, 22].map((seed) => {
+        const file = join(dir, `turns-${seed}.asb`);
+        return generateOneFile({ singleFile: file, files: 1, records: 1500, seed, mix: 'restore-bench', sindexes: 0, udfs: 0, expired: 0.05 }, 0).then(() =>
+          readFileSync(file),
+        );
+      });
+      const [first, second] = await Promise.all(inputs);
+      const settings: SinkSettings[] = [
+        { ...DEFAULTS, batchSize: 128 },
+        { ...DEFAULTS, batchSize: 64, extraTtl: 50_000_000, namespace: { source: 'test', target: 'restored' }, policy: { unique: false, replace: true, noGeneration: true } },
+      ];
+      const sinks = settings.map((one) => {
+        const run = { ...one, totalTimeoutMs: 10_000, noIndexes: false, noUdfs: false } as unknown as RestoreRunSettings;
+        const sink = new RestoreSink(run, 'sink-test.asb', routerWithOwners, restoreWriteFlags(one.policy).batchRow);
+        sink.now = NOW;
+        const decoder = new AsbDecoder(sink, {
+          file: 'sink-test.asb',
+          sourceNamespace: one.namespace?.source,
+          namespaceRemapped: one.namespace?.target != null,
+          transientInput: true,
+          fastRecords: sink.fastRecords(),
+        });
+        return { sink, decoder, commands: [] as Outcome['commands'] };
+      });
+      const slice = 65536;
+      const data = [first, second];
+      for (let at = 0; at < Math.max(first.length, second.length); at += slice) {
+        for (let i = 0; i < 2; i++) {
+          if (at >= data[i].length) continue;
+          const { sink, decoder, commands } = sinks[i];
+          decoder.write(Buffer.from(data[i].subarray(at, at + slice)));
+          for (const item of sink.pending.splice(0)) if (item.kind === 'batch') commands.push(commandOf(item));
+        }
+      }
+      for (let i = 0; i < 2; i++) {
+        const { sink, decoder, commands } = sinks[i];
+        decoder.end();
+        sink.cut();
+        sink.close();
+        for (const item of sink.pending.splice(0)) if (item.kind === 'batch') commands.push(commandOf(item));
+        const turns: Outcome = { commands, total: sink.total, expired: sink.expired, skipped: sink.skipped, failure: sink.failure?.message ?? null };
+        const cuts = Array.from({ length: Math.floor(data[i].length / slice) }, (_, k) => (k + 1) * slice);
+        const alone = restoreInto(data[i], cuts, settings[i], 'rows');
+        expect({ ...turns, commands: rowsByNode(turns) }, `file ${i + 1}`).to.deep.equal({ ...alone, commands: rowsByNode(alone) });
+        expect(turns.total).to.equal(1500);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("records near the WebAssembly tier's largest row (128 KiB) and past it: regions cut early, larger rows left to the TypeScript path", () => {
     const bigRecord = (digest: string, bytes: number, bins: number) =>
       [

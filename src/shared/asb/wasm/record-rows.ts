@@ -72,6 +72,10 @@ class RecordRowsModule {
   windowSerial = -1;
   windowStart = 0;
   windowEnd = 0;
+  /** The tier, namespace and clock the module's settings are for. */
+  configuredFor: RecordRowsTier | null = null;
+  configuredNamespace: Buffer | null = null;
+  configuredNow = -1;
   private top: number;
   private readonly free = new Map<number, number[]>();
 
@@ -254,6 +258,7 @@ export class RecordRowsTier {
     module.release(this.ownersAt, 2 * PARTITION_COUNT);
     module.release(this.regionTableAt, 12 * module.maxRegions);
     if (module.windowOwner === this) module.windowOwner = null;
+    if (module.configuredFor === this) module.configuredFor = null;
   }
 
   /** Sets the module up for this tier's records; false when they must go the TypeScript way. */
@@ -277,20 +282,31 @@ export class RecordRowsTier {
       this.ownersNamespace = target;
       this.ownersGeneration = generation;
     }
-    const memory = new Uint8Array(x.memory.buffer);
-    memory.set(namespace, x.expectedNamespace());
-    memory.set(target, x.targetNamespace());
-    x.expectedLength.value = namespace.length;
-    x.targetLength.value = target.length;
-    x.now.value = BigInt(this.now);
-    x.extraTtl.value = BigInt(this.settings.extraTtl);
-    x.rowInfo.value = this.rowInfo;
-    x.withGeneration.value = this.withGeneration ? 1 : 0;
-    x.maxRows.value = this.settings.batchSize;
-    x.regionBytes.value = REGION_ROW_BYTES;
-    // The module's routing table and region table are this tier's.
-    x.ownersAt.value = this.ownersAt;
-    x.regionsAt.value = this.regionTableAt;
+    // The module's settings stay until another tier (another file of this thread) or another
+    // namespace needs other ones: setting them costs more than a short take().
+    const module = this.module;
+    if (module.configuredFor !== this || module.configuredNamespace !== namespace) {
+      const memory = new Uint8Array(x.memory.buffer);
+      memory.set(namespace, x.expectedNamespace());
+      memory.set(target, x.targetNamespace());
+      x.expectedLength.value = namespace.length;
+      x.targetLength.value = target.length;
+      x.extraTtl.value = BigInt(this.settings.extraTtl);
+      x.rowInfo.value = this.rowInfo;
+      x.withGeneration.value = this.withGeneration ? 1 : 0;
+      x.maxRows.value = this.settings.batchSize;
+      x.regionBytes.value = REGION_ROW_BYTES;
+      // The module's routing table and region table are this tier's.
+      x.ownersAt.value = this.ownersAt;
+      x.regionsAt.value = this.regionTableAt;
+      module.configuredFor = this;
+      module.configuredNamespace = namespace;
+      module.configuredNow = -1;
+    }
+    if (module.configuredNow !== this.now) {
+      x.now.value = BigInt(this.now);
+      module.configuredNow = this.now;
+    }
     return true;
   }
 

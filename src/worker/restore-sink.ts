@@ -8,8 +8,10 @@
  * Records arrive as rows (AsbRowSink): the decoder hands over the header lines, then writes each
  * bin's value straight into the node's command, so no record, bin or value object is built. A
  * record whose bin names repeat arrives as an AsbRecord instead and is encoded from it; both paths
- * make the same row and the same counts. Outcomes that need no write are counted here and flushed
- * by the task per decoded slice; full commands and metadata items queue in file order.
+ * make the same row and the same counts. Records of the common shape are taken before either, by the
+ * WebAssembly tier ({@link RestoreSink.fastRecords}), which writes their rows into per-node regions of
+ * its own memory and hands full regions over as commands. Outcomes that need no write are counted
+ * here and flushed by the task per decoded slice; full commands and metadata items queue in file order.
  */
 import type { AsbFastRecords, AsbKey, AsbRecord, AsbRowSink, AsbRowWriter, SecondaryIndexDef, UdfModule } from '../shared/asb/types.js';
 import { RecordRowsTier, type OwnerSource } from '../shared/asb/wasm/record-rows.js';

@@ -7,8 +7,8 @@
 // same row; at anything else (another key type, a bool, nil or GeoJSON bin, an escape, a repeated
 // bin name, a value needing the exact conversions, a record cut by the end of the input) it stops
 // at that record's first byte and the TypeScript decoder takes the record, with its checks and C's
-// error messages. It never reports an error itself. record-rows.ts drives it; the conformance
-// tests compare its rows with the TypeScript decoder's.
+// error messages. It never reports an error itself. record-rows.ts drives it;
+// test/restore/restore-sink.test.ts compares its rows with the TypeScript decoder's.
 
 // ---- memory layout (offsets in bytes) ----
 const BASE64: usize = 0; //          u32 x 256: value | 0x1000000 invalid | 0x2000000 '='

@@ -6,6 +6,9 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { RoutingTable } from '../../src/shared/aerospike/routing-table.js';
 
 const table = RoutingTable.attach(workerData.routing as SharedArrayBuffer);
+// The writer starts once the reader does: a thread that starts late on a loaded machine would
+// otherwise see only the writer's last moments.
+parentPort!.postMessage({ ready: true });
 let snapshots = 0;
 let torn = 0;
 const generations = new Set<number>();

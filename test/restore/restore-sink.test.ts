@@ -15,6 +15,7 @@ import { AsbDecodeError } from '../../src/shared/asb/errors.js';
 import type { AsbSink } from '../../src/shared/asb/types.js';
 import type { EncodedCommand } from '../../src/shared/aerospike/batch-command.js';
 import { RestoreSink, type PendingItem } from '../../src/worker/restore-sink.js';
+import { compileRecordRows } from '../../src/shared/asb/wasm/record-rows.js';
 import type { RestoreRunSettings } from '../../src/worker/restore-task.js';
 import { citrusleafNow, restoreWriteFlags, type WritePolicyOptions } from '../../src/worker/write-policy.js';
 import { generateOneFile } from '../../scripts/lib/backup-generator.js';
@@ -352,6 +353,45 @@ const TIER_SHAPES = Buffer.from(
     '- D exp 1e5',
     '- I fifteen_chars_ 1',
     '- B inner 8 QQ==QUJD',
+    // Values the module reads 16 bytes at a time: strings with LFs past the first 16 bytes, base64
+    // of whole and partial blocks, names of every length up to the largest.
+    '+ n test',
+    '+ d pkxBzf+InuZmqgyzmbBgIIEMP4k=',
+    '+ g 4',
+    '+ t 0',
+    '+ b 9',
+    '- S s17 17 0123456789abcdef\n',
+    '- S s40 40 0123456789abcdefghij\nklmnopqrstuvw\nxyz01',
+    '- B b16 16 QUJDREVGR0hJSktM',
+    '- B b36 36 QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVow',
+    '- B b36pad 36 QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo=',
+    '- I ab 1',
+    '- I abc 2',
+    '- I abcdefghijklm 3',
+    '- I abcdefghijklmn 4',
+    // Near misses: '=' inside a block of 16; an escaped name; a name repeated after a longer one
+    // that starts like it.
+    '+ n test',
+    '+ d cYrN7r0I0NWA3zztC8XM8i+vg4M=',
+    '+ g 5',
+    '+ t 0',
+    '+ b 1',
+    '- B b20eq 20 QUJDQQ==QUJDQUJDQUJD',
+    '+ n test',
+    '+ d G6fzMnBINZcHSwxVxTMT7I3X+Bw=',
+    '+ g 5',
+    '+ t 0',
+    '+ b 1',
+    // the name is 'x 3' (value 'z'); read up to the space it would be 'x\\' (value '1 z')
+    '- S x\\ 3 1 z',
+    '+ n test',
+    '+ d 5yFpcoCVNECxTCuuB9uXjdxlnaA=',
+    '+ g 6',
+    '+ t 0',
+    '+ b 3',
+    '- I ab 1',
+    '- I abc 2',
+    '- I ab 3',
     '+ n other',
     '+ d RLS8rXzvIMWIg660pzJRuRaZiBU=',
     '+ g 1',
@@ -502,5 +542,12 @@ describe('restore sink: rows written while decoding equal rows encoded from reco
       // All but the first record (it sets the namespace), those cut in two by a chunk boundary included.
       expect(tierRecords, 'records the tier took').to.equal(3999);
     }
+  });
+
+  it('an engine that cannot compile the WebAssembly module (no SIMD) gets no module rather than an error (the tier is then not used)', () => {
+    // A module header followed by a byte that is no section: what an engine without SIMD makes of the tier's code.
+    expect(compileRecordRows(new Uint8Array([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0xff]))).to.equal(null);
+    const built = readFileSync(new URL('../../src/shared/asb/wasm/record-rows.wasm', import.meta.url));
+    expect(compileRecordRows(built)).to.be.instanceOf(WebAssembly.Module);
   });
 });

@@ -9,12 +9,18 @@
 // at that record's first byte and the TypeScript decoder takes the record, with its checks and C's
 // error messages. It never reports an error itself. record-rows.ts drives it;
 // test/restore/restore-sink.test.ts compares its rows with the TypeScript decoder's.
+//
+// Built with SIMD (--enable simd): base64, strings and bin names are read 16 bytes at a time. Such
+// reads may pass the end of the input by up to 15 bytes (the window is followed by a 16-byte gap);
+// the bytes past `end` are stale and never count: every value's end is checked against `end` first,
+// and a name whose delimiter lies past it fails atEnd as the byte loop did. Stores may pass a value's
+// end too (into the row scratch, whose slack takes them); later ops overwrite those bytes.
 
 // ---- memory layout (offsets in bytes) ----
 const BASE64: usize = 0; //          u32 x 256: value | 0x1000000 invalid | 0x2000000 '='
 const POW10: usize = 1024; //        f64 x 23: 10^k, exact
 const BYTES_KIND: usize = 1280; //   u8 x 256: bin label -> particle type of a base64 bytes value, 0 = other
-const NAMES: usize = 1536; //        u32 start, u32 length per bin of the current record (MAX_BINS)
+const NAMES: usize = 4096; //        v128 per bin of the current record (MAX_BINS): its name's bytes, zero-padded, length in lane 15
 const NS_EXPECTED: usize = 2048; //  the namespace records must name (as written), <= 31 bytes
 const NS_TARGET: usize = 2112; //    the namespace rows carry, <= 31 bytes
 export const MAX_REGIONS: i32 = 513;
@@ -26,6 +32,7 @@ export const DYNAMIC: usize = SCRATCH + MAX_ROW + 65536; // region memory starts
 // A region: u32 rowOffsets[maxRows + 1], u32 lines[maxRows], then the rows (regionBytes).
 
 const MAX_BINS: usize = 64;
+const LANE_INDEX = i8x16(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
 const MAX_BIN_NAME: usize = 14;
 const MAX_SET: usize = 63;
 const MAX_KEY_STRING: u64 = 65536;
@@ -104,6 +111,25 @@ export function targetNamespace(): usize {
   }
 }
 
+// Copies `n` bytes 16 at a time (the bytes up to 15 past either end are read or overwritten: the
+// input window and the row scratch have room) and returns how many of them are LFs.
+@inline function copyCountingLfs(dst: usize, src: usize, n: usize): i32 {
+  const lf = i8x16.splat(10);
+  let lfs: i32 = 0;
+  let i: usize = 0;
+  for (; i + 16 <= n; i += 16) {
+    const v = v128.load(src + i);
+    v128.store(dst + i, v);
+    lfs += <i32>popcnt<u32>(i8x16.bitmask(i8x16.eq(v, lf)));
+  }
+  if (i < n) {
+    const v = v128.load(src + i);
+    v128.store(dst + i, v);
+    lfs += <i32>popcnt<u32>(i8x16.bitmask(i8x16.eq(v, lf)) & ((<u32>1 << <u32>(n - i)) - 1));
+  }
+  return lfs;
+}
+
 let parsedEnd: usize = 0; // where readDigits stopped (after the delimiter); 0: not a number
 
 // Whether `x` bytes are more than the input holds: then the record is incomplete (`short`).
@@ -149,6 +175,43 @@ let parsedEnd: usize = 0; // where readDigits stopped (after the delimiter); 0: 
     o += 3;
   }
   return flags;
+}
+
+// Base64 characters 16 at a time: the same bytes as base64Groups, 12 per block (16 stored, the
+// next block overwrites the last 4). False when one of the 16 is not in the alphabet ('=' included).
+@inline function base64Block(src: usize, dst: usize): bool {
+  const c = v128.load(src);
+  const upper = i8x16.lt_u(i8x16.sub(c, i8x16.splat(65)), i8x16.splat(26));
+  const lower = i8x16.lt_u(i8x16.sub(c, i8x16.splat(97)), i8x16.splat(26));
+  const digit = i8x16.lt_u(i8x16.sub(c, i8x16.splat(48)), i8x16.splat(10));
+  const plus = i8x16.eq(c, i8x16.splat(43));
+  const slash = i8x16.eq(c, i8x16.splat(47));
+  if (!i8x16.all_true(v128.or(v128.or(v128.or(upper, lower), v128.or(digit, plus)), slash))) return false;
+  // A..Z -65, a..z -71, 0..9 +4, '+' +19, '/' +16: each lane is in exactly one class.
+  const offset = v128.or(
+    v128.or(v128.and(upper, i8x16.splat(-65)), v128.and(lower, i8x16.splat(-71))),
+    v128.or(v128.and(digit, i8x16.splat(4)), v128.or(v128.and(plus, i8x16.splat(19)), v128.and(slash, i8x16.splat(16)))),
+  );
+  const sextets = i8x16.add(c, offset);
+  // Pairs of sextets into 12 bits (first one high), then pairs of those into 24 bits per 4 characters.
+  const pairs = v128.or(i16x8.shl(v128.and(sextets, i16x8.splat(0xff)), 6), i16x8.shr_u(sextets, 8));
+  const quads = v128.or(i32x4.shl(v128.and(pairs, i32x4.splat(0xffff)), 12), i32x4.shr_u(pairs, 16));
+  v128.store(dst, i8x16.swizzle(quads, i8x16(2, 1, 0, 6, 5, 4, 10, 9, 8, 14, 13, 12, -1, -1, -1, -1)));
+  return true;
+}
+
+// Whole groups of four characters, `length` a multiple of 4: blocks of 16, then single groups.
+// Returns false when a character is not in the alphabet ('=' included).
+@inline function base64Body(src: usize, length: usize, dst: usize): bool {
+  let p = src;
+  let o = dst;
+  const end = src + length;
+  while (p + 16 <= end) {
+    if (!base64Block(p, o)) return false;
+    p += 16;
+    o += 12;
+  }
+  return base64Groups(p, end - p, o) <= 0xffffff;
 }
 
 // The last group of a value: `xxxx`, `xxx=` or `xx==` (anything else: -1); writes its bytes at `o`
@@ -277,7 +340,7 @@ export function decode(from: usize, end: usize, line: i32): i32 {
     // + d <28 characters>
     if (atEnd(p + 33, end) || load<u32>(p) != 0x2064202b || load<u8>(p + 32) != 10) break;
     const digest = SCRATCH + 4;
-    if (base64Groups(p + 4, 24, digest) > 0xffffff) break;
+    if (!base64Body(p + 4, 24, digest)) break;
     if (base64LastGroup(p + 28, digest + 18) != 2) break;
     p += 33;
     lf++;
@@ -365,33 +428,37 @@ export function decode(from: usize, end: usize, line: i32): i32 {
       }
       const label = load<u8>(p + 2);
       const nameStart = p + 4;
-      let q = nameStart;
-      while (q < end) {
-        const c = load<u8>(q);
-        if (c == 0x20 || c == 10 || c == 0x5c) break;
-        q++;
-      }
+      // The name ends at the first space, LF or backslash among the 16 bytes from its start (16: a
+      // name longer than the tier takes). One found past `end` is not input, and atEnd says so.
+      const nameBytes = v128.load(nameStart);
+      const delimiters = i8x16.bitmask(
+        v128.or(v128.or(i8x16.eq(nameBytes, i8x16.splat(0x20)), i8x16.eq(nameBytes, i8x16.splat(10))), i8x16.eq(nameBytes, i8x16.splat(0x5c))),
+      );
+      let q = nameStart + <usize>ctz<u32>(delimiters | 0x10000);
       const nameLength = q - nameStart;
       if (atEnd(q + 1, end) || load<u8>(q) != 0x20 || nameLength == 0 || nameLength > MAX_BIN_NAME) {
         ok = false;
         break;
       }
-      // A repeated name: the TypeScript decoder builds that record as an object (C keeps the last value).
+      // A repeated name: the TypeScript decoder builds that record as an object (C keeps the last
+      // value). Names are compared zero-padded to 16 bytes: two that differ only by trailing NULs
+      // look repeated too, and the TypeScript decoder takes their record.
+      const name = v128.and(nameBytes, i8x16.lt_u(LANE_INDEX, i8x16.splat(<i8>nameLength)));
       for (let k: usize = 0; k < i; k++) {
-        if (<usize>load<u32>(NAMES + k * 8 + 4) == nameLength && memory.compare(<usize>load<u32>(NAMES + k * 8), nameStart, nameLength) == 0) {
+        if (i8x16.all_true(i8x16.eq(v128.load(NAMES + (k << 4)), name))) {
           ok = false;
           break;
         }
       }
       if (!ok) break;
-      store<u32>(NAMES + i * 8, <u32>nameStart);
-      store<u32>(NAMES + i * 8 + 4, <u32>nameLength);
+      v128.store(NAMES + (i << 4), name);
       // message-codec.ts write op head: size:u32 op:u8 particle:u8 flags:u8 name_len:u8 name
       const op = o;
       store<u8>(op + 4, 2);
       store<u8>(op + 6, 0);
       store<u8>(op + 7, <u8>nameLength);
-      copyBytes(op + 8, nameStart, nameLength);
+      // The name and the bytes after it (the value overwrites them; the scratch has room).
+      v128.store(op + 8, nameBytes);
       o = op + 8 + nameLength;
       q++;
       if (label == 0x49) {
@@ -469,10 +536,9 @@ export function decode(from: usize, end: usize, line: i32): i32 {
           ok = false;
           break;
         }
-        copyBytes(o, value, <usize>length);
+        lf += copyCountingLfs(o, value, <usize>length);
         o += <usize>length;
         store<u8>(op + 5, 3);
-        for (let z = value; z < valueEnd; z++) if (load<u8>(z) == 10) lf++;
         p = valueEnd + 1;
       } else if (load<u8>(BYTES_KIND + <usize>label) != 0) {
         // B, L, M, ...: <base64 length> <base64>
@@ -488,7 +554,7 @@ export function decode(from: usize, end: usize, line: i32): i32 {
           break;
         }
         if (length > 0) {
-          if (base64Groups(value, length - 4, o) > 0xffffff) {
+          if (!base64Body(value, length - 4, o)) {
             ok = false;
             break;
           }

@@ -79,15 +79,7 @@ class RecordRowsModule {
   private top: number;
   private readonly free = new Map<number, number[]>();
 
-  constructor() {
-    const path = new URL('./record-rows.wasm', import.meta.url);
-    let bytes: Uint8Array<ArrayBuffer>;
-    try {
-      bytes = readFileSync(path);
-    } catch (error) {
-      throw new Error(`internal: ${path.pathname} cannot be read (${(error as Error).message}); \`npm run build\` compiles it`, { cause: error });
-    }
-    const module = new WebAssembly.Module(bytes);
+  constructor(module: WebAssembly.Module) {
     this.x = new WebAssembly.Instance(module, { env: { abort: abortFromWasm } }).exports as unknown as RecordRowsExports;
     this.input = this.x.INPUT.value as number;
     this.inputCapacity = this.x.INPUT_CAPACITY.value as number;
@@ -122,6 +114,39 @@ class RecordRowsModule {
     const memory = this.x.memory;
     if (memory.buffer.byteLength < bytes) memory.grow(Math.ceil((bytes - memory.buffer.byteLength) / PAGE));
   }
+}
+
+/**
+ * The compiled module, or null when this engine cannot run it (it uses 128-bit SIMD, which V8 runs
+ * on x86-64 with SSE4.1 and on arm64): the TypeScript decoder then takes every record.
+ */
+export function compileRecordRows(bytes: Uint8Array<ArrayBuffer>): WebAssembly.Module | null {
+  try {
+    return new WebAssembly.Module(bytes);
+  } catch (error) {
+    if (error instanceof WebAssembly.CompileError) return null;
+    throw error;
+  }
+}
+
+/** The thread's compiled module: undefined until first needed, null when the engine cannot run it. */
+let compiled: WebAssembly.Module | null | undefined;
+
+function recordRowsModule(): RecordRowsModule | null {
+  if (instance !== null) return instance;
+  if (compiled === undefined) {
+    const path = new URL('./record-rows.wasm', import.meta.url);
+    let bytes: Uint8Array<ArrayBuffer>;
+    try {
+      bytes = readFileSync(path);
+    } catch (error) {
+      throw new Error(`internal: ${path.pathname} cannot be read (${(error as Error).message}); \`npm run build\` compiles it`, { cause: error });
+    }
+    compiled = compileRecordRows(bytes);
+  }
+  if (compiled === null) return null;
+  instance = new RecordRowsModule(compiled);
+  return instance;
 }
 
 function abortFromWasm(): never {
@@ -173,12 +198,12 @@ export class RecordRowsTier {
   private ownersNamespace: Buffer | null = null;
   private closed = false;
 
-  /** A tier for these settings, or null when the TypeScript path must do it all (a batch size the regions do not suit). */
+  /** A tier for these settings, or null when the TypeScript path must do it all (a batch size the regions do not suit, an engine without SIMD). */
   static create(settings: RecordRowsSettings): RecordRowsTier | null {
     if (settings.batchSize < 1 || settings.batchSize > MAX_BATCH_ROWS) return null;
     if (settings.targetNamespace !== null && settings.targetNamespace.length > NAMESPACE_MAX) return null;
-    instance ??= new RecordRowsModule();
-    return new RecordRowsTier(instance, settings);
+    const module = recordRowsModule();
+    return module === null ? null : new RecordRowsTier(module, settings);
   }
 
   private constructor(

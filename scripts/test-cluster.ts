@@ -25,6 +25,7 @@ const USAGE = `Usage: test-cluster [options]
   --cluster-name NAME        (default asrestore-test)
   --build VERSION            the build answer (default 8.1.2.0)
   --batch-index-threads N    get-config batch-index-threads (default 2; 0 = no batch writes for asrestore)
+  --discard-writes           answer every record write OK without storing it (a benchmark peer)
   --processes                run each node in its own process (replication factor 1, static membership)
   --user NAME:PASSWORD       enable security with this user (repeatable)
   --tls-key FILE --tls-cert FILE [--tls-ca FILE] [--tls-name NAME]   TLS listeners (in-process mode)
@@ -67,6 +68,7 @@ const FLAGS = {
   'cluster-name': { type: 'string' },
   build: { type: 'string' },
   'batch-index-threads': { type: 'string' },
+  'discard-writes': { type: 'boolean' },
   processes: { type: 'boolean' },
   user: { type: 'string', multiple: true },
   'tls-key': { type: 'string' },
@@ -150,6 +152,7 @@ async function runInProcess(): Promise<() => Promise<void>> {
     tls,
     nonOwnerPolicy: nonOwner as 'proxy' | 'unavailable',
     batchIndexThreads,
+    discardWrites: values['discard-writes'] === true,
   });
   applyFaultFlags(cluster.faults, faults);
   process.stdout.write(
@@ -182,7 +185,7 @@ async function runProcesses(): Promise<() => Promise<void>> {
   if (users.length > 0 || values['tls-key']) log('note: --user works per node process; TLS needs the in-process mode');
   const entry = fileURLToPath(new URL('../test/cluster/node-process.js', import.meta.url));
   const children = Array.from({ length: nodes }, () => fork(entry, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
-  const options: NodeProcessOptions = { namespaces, clusterName, host, port: 0, build: values.build, users, batchIndexThreads, nonOwnerPolicy: nonOwner as 'proxy' | 'unavailable', faults };
+  const options: NodeProcessOptions = { namespaces, clusterName, host, port: 0, build: values.build, users, batchIndexThreads, nonOwnerPolicy: nonOwner as 'proxy' | 'unavailable', faults, discardWrites: values['discard-writes'] === true };
   const members: MemberInfo[] = [];
   for (let i = 0; i < nodes; i++) {
     const listening = waitFor<{ port: number }>(children[i], 'listening');

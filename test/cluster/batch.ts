@@ -41,6 +41,49 @@ export function keyFromField(field: MsgField | undefined): StoredKey | null {
 
 const ROW_HEADER = 25;
 
+/**
+ * The row indexes of a batch request, each row's fields and ops skipped by their sizes (the
+ * --discard-writes answer); null when it is malformed as parseBatchField would find it by layout.
+ */
+export function batchRowIndexes(data: Buffer): number[] | null {
+  const limit = data.length;
+  if (limit < 5) return null;
+  const count = data.readUInt32BE(0);
+  if (count === 0) return null;
+  const indexes: number[] = [];
+  let offset = 5;
+  let previousHadKey = true;
+  while (indexes.length < count) {
+    if (offset + ROW_HEADER > limit) return null;
+    const index = data.readUInt32BE(offset);
+    const meta = data[offset + 24];
+    offset += ROW_HEADER;
+    if ((meta & BatchRowMeta.REPEAT) !== 0) {
+      if (previousHadKey) return null;
+    } else {
+      offset +=
+        1 +
+        ((meta & BatchRowMeta.HAS_INFO2_INFO3) !== 0 ? 2 : 0) +
+        ((meta & BatchRowMeta.HAS_INFO4) !== 0 ? 1 : 0) +
+        ((meta & BatchRowMeta.HAS_GENERATION) !== 0 ? 2 : 0) +
+        ((meta & BatchRowMeta.HAS_TTL) !== 0 ? 4 : 0);
+      if (offset + 4 > limit) return null;
+      const fields = Math.max(1, data.readUInt16BE(offset));
+      const items = fields + data.readUInt16BE(offset + 2);
+      offset += 4;
+      previousHadKey = false;
+      for (let i = 0; i < items; i++) {
+        if (offset + 5 > limit) return null;
+        if (i > 0 && i < fields && data[offset + 4] === FieldType.KEY) previousHadKey = true;
+        offset += 4 + data.readUInt32BE(offset);
+      }
+      if (offset > limit) return null;
+    }
+    indexes.push(index);
+  }
+  return indexes;
+}
+
 export function parseBatchField(data: Buffer, parentInfo3: number, isKnownNamespace: (name: string) => boolean): ParsedBatch {
   const limit = data.length;
   if (limit < 5) return { parentFlags: 0, rows: [], malformed: true };

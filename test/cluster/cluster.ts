@@ -54,6 +54,11 @@ export interface TestClusterOptions {
   nonOwnerPolicy?: 'proxy' | 'unavailable';
   /** get-config batch-index-threads (default 2); 0 makes asrestore use single-record writes. */
   batchIndexThreads?: number;
+  /**
+   * Answer every record write OK without storing it (a benchmark peer that costs its client as
+   * little as a server can; reads find nothing).
+   */
+  discardWrites?: boolean;
   /** Node ids (hex); default BB9<n>... */
   nodeIds?: string[];
 }
@@ -193,6 +198,7 @@ export class TestCluster implements ClusterRuntime {
           port: this.options.port ? this.options.port + i : 0,
           tls: tlsOptions,
           batchIndexThreads: this.options.batchIndexThreads,
+          discardWrites: this.options.discardWrites,
         }),
       );
     }

@@ -46,6 +46,7 @@ export interface NodeProcessOptions {
   batchIndexThreads?: number;
   nonOwnerPolicy?: 'proxy' | 'unavailable';
   faults?: FaultFlags;
+  discardWrites?: boolean;
 }
 
 /** Faults the standalone command sets up from its flags. */
@@ -247,6 +248,7 @@ async function onMessage(message: ParentMessage): Promise<void> {
         host: message.options.host,
         port: message.options.port,
         batchIndexThreads: message.options.batchIndexThreads,
+        discardWrites: message.options.discardWrites,
       });
       await node.start();
       process.send?.({ type: 'listening', port: node.port });

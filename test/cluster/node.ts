@@ -16,7 +16,7 @@ import {
   ProtoType,
   ResultCode,
 } from '../../src/shared/aerospike/protocol.js';
-import { parseBatchField, keyFromField } from './batch.js';
+import { batchRowIndexes, parseBatchField, keyFromField } from './batch.js';
 import type { CommandKind, FaultAction, FaultInjector } from './faults.js';
 import { infoAnswer, infoFrame, notAuthenticatedInfoAnswer, type InfoContext, type NamespaceInfoStats } from './info.js';
 import type { ClusterMetadata } from './metadata.js';
@@ -122,6 +122,8 @@ export interface NodeOptions {
   port?: number;
   tls?: NodeTlsOptions;
   batchIndexThreads?: number;
+  /** Answer every record write OK without storing it (see TestClusterOptions.discardWrites). */
+  discardWrites?: boolean;
 }
 
 const VALID_TYPES = new Set<number>([ProtoType.INFO, ProtoType.ADMIN, ProtoType.AS_MSG, ProtoType.COMPRESSED]);
@@ -213,6 +215,7 @@ export class ClusterNode implements InfoContext {
   stats: NodeStats = newStats();
   readonly startedAtMs = Date.now();
   readonly batchIndexThreads: number;
+  readonly discardWrites: boolean;
   private server: net.Server | null = null;
   private readonly connections = new Set<Connection>();
   private running = false;
@@ -224,6 +227,7 @@ export class ClusterNode implements InfoContext {
     this.port = options.port ?? 0;
     this.tlsOptions = options.tls;
     this.batchIndexThreads = options.batchIndexThreads ?? 2;
+    this.discardWrites = options.discardWrites ?? false;
     if (options.tls) {
       this.tlsName = options.tls.name ?? new X509Certificate(options.tls.cert).subject.match(/CN=([^\n,]+)/)?.[1];
     }
@@ -548,6 +552,7 @@ export class ClusterNode implements InfoContext {
   executeLocal(namespace: string, request: RecordRequest): RecordOutcome {
     const store = this.stores.get(namespace);
     if (!store) return { resultCode: ResultCode.INVALID_NAMESPACE, generation: 0, voidTime: 0, ops: [] };
+    if (this.discardWrites && (request.info2 & Info2.WRITE) !== 0) return { resultCode: ResultCode.OK, generation: 1, voidTime: 0, ops: [] };
     if ((request.info2 & Info2.WRITE) !== 0 && this.runtime.faults.active) {
       const injected = this.runtime.faults.recordWriteFailure(this.index);
       if (injected !== 0) {
@@ -597,6 +602,7 @@ export class ClusterNode implements InfoContext {
       this.stats.refused++;
       return lastFrame(ResultCode.PARAMETER_ERROR);
     }
+    if (this.discardWrites) return this.discardBatch(field.data);
     const parsed = parseBatchField(field.data, msg.header.info3, (name) => this.stores.has(name));
     this.stats.recordsPerBatch.set(parsed.rows.length, (this.stats.recordsPerBatch.get(parsed.rows.length) ?? 0) + 1);
     const outcomes: (RecordOutcome | Promise<RecordOutcome>)[] = [];
@@ -628,5 +634,24 @@ export class ClusterNode implements InfoContext {
     };
     if (anyAsync) return Promise.all(outcomes).then(finish);
     return finish(outcomes as RecordOutcome[]);
+  }
+
+  /**
+   * --discard-writes: every row answered OK from its index alone (its fields and ops skipped by their
+   * sizes, nothing parsed or stored), so that the node costs its client as little CPU as a server can.
+   */
+  private discardBatch(data: Buffer): FrameResult {
+    const indexes = batchRowIndexes(data);
+    if (indexes === null) {
+      this.stats.refused++;
+      return lastFrame(ResultCode.PARAMETER_ERROR);
+    }
+    this.stats.batchWriteRows += indexes.length;
+    const writer = new StreamAnswerWriter();
+    for (const index of indexes) {
+      this.countResult(ResultCode.OK);
+      writer.add({ resultCode: ResultCode.OK, generation: 1, voidTime: 0, transactionTtl: index }, []);
+    }
+    return writer.finish(ResultCode.OK);
   }
 }

@@ -4,8 +4,8 @@
 // input copied into this module's memory and writes each one's batch-write row, byte for byte as
 // batch-codec.ts lays it out, into the row region of the node that masters its partition.
 // It accepts only what the TypeScript decoder (decoder.ts) would accept and turn into exactly the
-// same row; at anything else (another key type, a bool, nil or GeoJSON bin, an escape, a repeated
-// bin name, a value needing the exact conversions, a record cut by the end of the input) it stops
+// same row; at anything else (another key type, a nil bin, an escape, a repeated bin name, a value
+// needing the exact conversions, a record cut by the end of the input) it stops
 // at that record's first byte and the TypeScript decoder takes the record, with its checks and C's
 // error messages. It never reports an error itself. record-rows.ts drives it;
 // test/restore/restore-sink.test.ts compares its rows with the TypeScript decoder's.
@@ -301,7 +301,7 @@ export function decode(from: usize, end: usize, line: i32): i32 {
   while (p < end) {
     const recordLine = lf;
     let o = SCRATCH;
-    // + k S <len> <bytes> | + k I <integer>
+    // + k S <len> <bytes> | + k I <integer> | + k B <base64 len> <base64>
     if (atEnd(p + 6, end) || load<u16>(p) != 0x202b) break;
     let keyType: u8 = 0;
     let keyStart: usize = 0;
@@ -329,6 +329,16 @@ export function decode(from: usize, end: usize, line: i32): i32 {
         keyInteger = negative ? -(<i64>v) : <i64>v;
         p = parsedEnd;
         keyType = 1;
+      } else if (type == 0x42) {
+        // Decoded when the row is written (`B!`, the compact form, fails the space check above).
+        const length = readDigits(p + 6, end, 0x20, 8);
+        if (parsedEnd == 0 || length == 0 || (length & 3) != 0) break;
+        keyStart = parsedEnd;
+        keyLength = <usize>length;
+        p = keyStart + keyLength;
+        if (atEnd(p + 1, end) || load<u8>(p) != 10) break;
+        p++;
+        keyType = 4;
       } else break;
       lf++;
     }
@@ -417,6 +427,17 @@ export function decode(from: usize, end: usize, line: i32): i32 {
       store<u8>(o + 5, 1);
       store<u64>(o + 6, bswap<u64>(<u64>keyInteger));
       o += 14;
+    } else if (keyType == 4) {
+      const groupBytes = (keyLength >> 2) * 3;
+      if (o + 6 + groupBytes > SCRATCH + MAX_ROW) break;
+      if (!base64Body(keyStart, keyLength - 4, o + 6)) break;
+      const last = base64LastGroup(keyStart + keyLength - 4, o + 6 + groupBytes - 3);
+      if (last < 0) break;
+      const keyBytes = groupBytes - 3 + <usize>last;
+      store<u32>(o, bswap<u32>(<u32>keyBytes + 2));
+      store<u8>(o + 4, 2);
+      store<u8>(o + 5, 4);
+      o += 6 + keyBytes;
     }
 
     let ok = true;
@@ -539,6 +560,40 @@ export function decode(from: usize, end: usize, line: i32): i32 {
         lf += copyCountingLfs(o, value, <usize>length);
         o += <usize>length;
         store<u8>(op + 5, 3);
+        p = valueEnd + 1;
+      } else if (label == 0x5a) {
+        // Z: T or F alone on its line
+        if (atEnd(q + 2, end)) {
+          ok = false;
+          break;
+        }
+        const c = load<u8>(q);
+        if ((c != 0x54 && c != 0x46) || load<u8>(q + 1) != 10) {
+          ok = false;
+          break;
+        }
+        store<u8>(o, c == 0x54 ? 1 : 0);
+        o += 1;
+        store<u8>(op + 5, 17);
+        p = q + 2;
+      } else if (label == 0x47) {
+        // G: <length> <bytes>, after the 3-byte prefix (flags 0, ncells 0: the server computes the cells)
+        const length = readDigits(q, end, 0x20, 7);
+        if (parsedEnd == 0) {
+          ok = false;
+          break;
+        }
+        const value = parsedEnd;
+        const valueEnd = value + <usize>length;
+        if (atEnd(valueEnd + 1, end) || load<u8>(valueEnd) != 10 || o + 3 + <usize>length > SCRATCH + MAX_ROW) {
+          ok = false;
+          break;
+        }
+        store<u8>(o, 0);
+        store<u16>(o + 1, 0);
+        lf += copyCountingLfs(o + 3, value, <usize>length);
+        o += 3 + <usize>length;
+        store<u8>(op + 5, 23);
         p = valueEnd + 1;
       } else if (load<u8>(BYTES_KIND + <usize>label) != 0) {
         // B, L, M, ...: <base64 length> <base64>

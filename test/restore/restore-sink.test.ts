@@ -369,6 +369,14 @@ const TIER_SHAPES = Buffer.from(
     '- I abc 2',
     '- I abcdefghijklm 3',
     '- I abcdefghijklmn 4',
+    // A set that is not ASCII (--set-list compares it as UTF-8 text).
+    '+ n test',
+    '+ d G6fzMnBINZcHSwxVxTMT7I3X+Bw=',
+    '+ s sé',
+    '+ g 6',
+    '+ t 0',
+    '+ b 1',
+    '- I accented 1',
     // Bytes keys (base64, one across a block of 16), bools, GeoJSON with an LF in it and empty.
     '+ k B 8 AAECAwQ=',
     '+ n test',
@@ -487,6 +495,8 @@ describe('restore sink: rows written while decoding equal rows encoded from reco
     ['--extra-ttl, batches of 2', { extraTtl: 100_000_000, batchSize: 2 }],
     ['-g (no generation) and -r', { policy: { unique: false, replace: true, noGeneration: true } }],
     ['-u', { policy: { unique: true, replace: false, noGeneration: false } }],
+    ['--set-list', { setList: ['set', 'sé', 's'.repeat(70)] }],
+    ['--set-list of one long set', { setList: ['s'.repeat(63)] }],
   ] as [string, Partial<SinkSettings>][]) {
     it(`records of the WebAssembly tier's shape and its near misses, cut at every byte: ${title}`, () => {
       const settings = { ...DEFAULTS, ...overrides };

@@ -49,6 +49,11 @@ export let extraTtl: i64 = 0;
 export let rowInfo: u32 = 0;
 export let withGeneration: i32 = 1;
 export let maxRows: u32 = 128;
+/**
+ * --set-list (0: none): u32 count, then 64 bytes per set (u8 length, the name's bytes), the sets a
+ * record must name to be written; a record of another set, or of none, is counted as skipped.
+ */
+export let setListAt: usize = 0;
 export let regionBytes: u32 = 256 * 1024;
 
 // ---- results of decode() ----
@@ -56,6 +61,7 @@ export let stopAt: usize = 0;
 export let nextLine: i32 = 0;
 export let records: i32 = 0;
 export let expired: i32 = 0;
+export let skipped: i32 = 0;
 /** With decode() returning REGION_FULL or REGION_MISSING: which region. */
 export let region: i32 = 0;
 /** Set when decode() stopped because the input ended inside the record at stopAt (nothing else stopped it). */
@@ -128,6 +134,16 @@ export function targetNamespace(): usize {
     lfs += <i32>popcnt<u32>(i8x16.bitmask(i8x16.eq(v, lf)) & ((<u32>1 << <u32>(n - i)) - 1));
   }
   return lfs;
+}
+
+// Whether the set named by `length` bytes at `start` is one of --set-list's.
+function listsSet(start: usize, length: usize): bool {
+  const count = load<u32>(setListAt);
+  for (let i: u32 = 0; i < count; i++) {
+    const entry = setListAt + 4 + (<usize>i << 6);
+    if (<usize>load<u8>(entry) == length && memory.compare(entry + 1, start, length) == 0) return true;
+  }
+  return false;
 }
 
 let parsedEnd: usize = 0; // where readDigits stopped (after the delimiter); 0: not a number
@@ -294,6 +310,7 @@ export function decode(from: usize, end: usize, line: i32): i32 {
   let lf = line;
   records = 0;
   expired = 0;
+  skipped = 0;
   short = 0;
   stopAt = from;
   nextLine = line;
@@ -371,6 +388,17 @@ export function decode(from: usize, end: usize, line: i32): i32 {
       if (setLength == 0 || setLength > MAX_SET) break;
       p = q + 1;
       lf++;
+    }
+    let skip = false;
+    if (setListAt != 0) {
+      if (setLength == 0) skip = true;
+      else {
+        // The TypeScript path compares the set's UTF-8 text: a set of other bytes than ASCII is its.
+        let ascii = true;
+        for (let z = setStart; z < setStart + setLength; z++) if (load<u8>(z) >= 0x80) ascii = false;
+        if (!ascii) break;
+        skip = !listsSet(setStart, setLength);
+      }
     }
     // + g, + t, + b
     if (atEnd(p + 4, end) || load<u32>(p) != 0x2067202b) break;
@@ -635,6 +663,13 @@ export function decode(from: usize, end: usize, line: i32): i32 {
     if (isExpired) {
       records++;
       expired++;
+      stopAt = p;
+      nextLine = lf;
+      continue;
+    }
+    if (skip) {
+      records++;
+      skipped++;
       stopAt = p;
       nextLine = lf;
       continue;

@@ -44,6 +44,8 @@ interface RecordRowsExports {
   nextLine: WebAssembly.Global;
   records: WebAssembly.Global;
   expired: WebAssembly.Global;
+  skipped: WebAssembly.Global;
+  setListAt: WebAssembly.Global;
   region: WebAssembly.Global;
   short: WebAssembly.Global;
 }
@@ -58,6 +60,9 @@ const REGION_ROW_BYTES = 128 * 1024;
 /** Larger batches than this are left to the TypeScript path (their per-row arrays would dominate). */
 const MAX_BATCH_ROWS = 4096;
 const PAGE = 65536;
+/** A --set-list entry in module memory: u8 length and up to 63 bytes (the longest set the module takes). */
+const SET_LIST_ENTRY = 64;
+const SET_LIST_NAME_MAX = 63;
 
 /** The thread's module instance, made on first use. */
 let instance: RecordRowsModule | null = null;
@@ -165,6 +170,8 @@ export interface RecordRowsSettings {
   flags: WriteFlags;
   batchSize: number;
   extraTtl: number;
+  /** --set-list: the sets whose records are written (the others are skipped), or null for all. */
+  setList: readonly string[] | null;
   /** The namespace rows carry (-n src,dst), or null for each record's own. */
   targetNamespace: Buffer | null;
   owners: OwnerSource;
@@ -180,6 +187,8 @@ export class RecordRowsTier {
   records = 0;
   /** Expired records among them (counted, no row). */
   expired = 0;
+  /** Records among them of a set --set-list leaves out (counted, no row). */
+  skipped = 0;
   /** The line after the last record taken. */
   nextLine = 0;
   /** The last take() stopped only because `b` ended inside the record there (it needs more input, nothing else is known against it). */
@@ -191,6 +200,9 @@ export class RecordRowsTier {
   private readonly withGeneration: boolean;
   private readonly ownersAt: number;
   private readonly regionTableAt: number;
+  /** The --set-list table in module memory (0: none) and its size. */
+  private readonly setListAt: number;
+  private readonly setListBytes: number;
   private readonly regionSize: number;
   private readonly regions: number[] = [];
   private readonly builders: (BatchCommandBuilder | undefined)[] = [];
@@ -217,6 +229,22 @@ export class RecordRowsTier {
     this.regionTableAt = module.allocate(12 * module.maxRegions);
     if ((module.x.MAX_ROW.value as number) > REGION_ROW_BYTES) throw new Error('internal: record-rows.wasm writes rows larger than its regions');
     this.regionSize = 4 * (2 * settings.batchSize + 1) + REGION_ROW_BYTES;
+    // Only names the module can meet: it leaves sets of more than 63 bytes, or not ASCII, to the
+    // TypeScript path (which then compares texts as always).
+    const sets = settings.setList?.map((set) => Buffer.from(set, 'utf8')).filter((set) => set.length <= SET_LIST_NAME_MAX && set.every((byte) => byte < 0x80));
+    if (sets === undefined) {
+      this.setListAt = 0;
+      this.setListBytes = 0;
+    } else {
+      this.setListBytes = 4 + SET_LIST_ENTRY * sets.length;
+      this.setListAt = module.allocate(this.setListBytes);
+      const table = new DataView(module.x.memory.buffer, this.setListAt, this.setListBytes);
+      table.setUint32(0, sets.length, true);
+      sets.forEach((set, i) => {
+        table.setUint8(4 + SET_LIST_ENTRY * i, set.length);
+        new Uint8Array(module.x.memory.buffer, this.setListAt + 4 + SET_LIST_ENTRY * i + 1, set.length).set(set);
+      });
+    }
   }
 
   /**
@@ -228,6 +256,7 @@ export class RecordRowsTier {
   take(b: Buffer, p: number, end: number, line: number, namespace: Buffer, serial: number): number {
     this.records = 0;
     this.expired = 0;
+    this.skipped = 0;
     this.nextLine = line;
     this.inputEnded = false;
     if (this.closed || namespace.length === 0 || namespace.length > NAMESPACE_MAX) return p;
@@ -248,10 +277,12 @@ export class RecordRowsTier {
     let at = line;
     let records = 0;
     let expired = 0;
+    let skipped = 0;
     for (;;) {
       const status = x.decode(from, windowEnd, at);
       records += x.records.value as number;
       expired += x.expired.value as number;
+      skipped += x.skipped.value as number;
       at = x.nextLine.value as number;
       from = x.stopAt.value as number;
       if (status === STOPPED) break;
@@ -264,6 +295,7 @@ export class RecordRowsTier {
     }
     this.records = records;
     this.expired = expired;
+    this.skipped = skipped;
     this.nextLine = at;
     this.inputEnded = x.short.value === 1 && module.windowEnd === end;
     return from + shift;
@@ -282,6 +314,7 @@ export class RecordRowsTier {
     for (const at of this.regions) if (at !== undefined) module.release(at, this.regionSize);
     module.release(this.ownersAt, 2 * PARTITION_COUNT);
     module.release(this.regionTableAt, 12 * module.maxRegions);
+    if (this.setListAt !== 0) module.release(this.setListAt, this.setListBytes);
     if (module.windowOwner === this) module.windowOwner = null;
     if (module.configuredFor === this) module.configuredFor = null;
   }
@@ -324,6 +357,7 @@ export class RecordRowsTier {
       // The module's routing table and region table are this tier's.
       x.ownersAt.value = this.ownersAt;
       x.regionsAt.value = this.regionTableAt;
+      x.setListAt.value = this.setListAt;
       module.configuredFor = this;
       module.configuredNamespace = namespace;
       module.configuredNow = -1;

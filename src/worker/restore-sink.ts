@@ -195,19 +195,19 @@ export class RestoreSink implements AsbRowSink {
 
   /**
    * The decoder's fast tier for this sink (AsbDecoderOptions.fastRecords), or null where only the
-   * TypeScript path applies: --no-records or --bin-list (per-record decisions the tier does not
-   * make), or a router that cannot hand over whole partition tables.
+   * TypeScript path applies: --no-records, or a router that cannot hand over whole partition tables.
    */
   fastRecords(): (AsbFastRecords & { readonly taken: number }) | null {
     if (this.tierForDecoder !== null) return this.tierForDecoder;
     const router = this.router;
-    if (this.run.noRecords || this.binListWriter !== null) return null;
+    if (this.run.noRecords) return null;
     if (router.fillOwnerSlots === undefined || router.routingGeneration === undefined) return null;
     const tier = RecordRowsTier.create({
       flags: this.flags,
       batchSize: this.run.batchSize,
       extraTtl: this.run.extraTtl,
       setList: this.setFilter === null ? null : [...this.setFilter],
+      binList: this.binListWriter === null ? null : this.run.binList,
       targetNamespace: this.targetNamespace,
       owners: router as OwnerSource,
       onCommand: (command) => this.pending.push({ kind: 'batch', command }),

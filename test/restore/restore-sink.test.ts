@@ -375,8 +375,9 @@ const TIER_SHAPES = Buffer.from(
     '+ s sé',
     '+ g 6',
     '+ t 0',
-    '+ b 1',
+    '+ b 2',
     '- I accented 1',
+    '- I é 2',
     // Bytes keys (base64, one across a block of 16), bools, GeoJSON with an LF in it and empty.
     '+ k B 8 AAECAwQ=',
     '+ n test',
@@ -497,6 +498,8 @@ describe('restore sink: rows written while decoding equal rows encoded from reco
     ['-u', { policy: { unique: true, replace: false, noGeneration: false } }],
     ['--set-list', { setList: ['set', 'sé', 's'.repeat(70)] }],
     ['--set-list of one long set', { setList: ['s'.repeat(63)] }],
+    ['--bin-list', { binList: ['a', 'i18', 'lf', 'fourteen_chars', 'abc', 'yes', 'where', 'accented', 'é', 'b'.repeat(20)] }],
+    ['--bin-list and --set-list', { binList: ['i', 'b16', 'ab', 'ns'], setList: ['set', 'other'] }],
   ] as [string, Partial<SinkSettings>][]) {
     it(`records of the WebAssembly tier's shape and its near misses, cut at every byte: ${title}`, () => {
       const settings = { ...DEFAULTS, ...overrides };

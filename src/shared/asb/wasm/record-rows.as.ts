@@ -54,6 +54,11 @@ export let maxRows: u32 = 128;
  * record must name to be written; a record of another set, or of none, is counted as skipped.
  */
 export let setListAt: usize = 0;
+/**
+ * --bin-list (0: none): u32 count, 12 bytes of padding, then a v128 per bin name (its bytes
+ * zero-padded, its length in lane 15): the bins written; a record left with none is skipped.
+ */
+export let binListAt: usize = 0;
 export let regionBytes: u32 = 256 * 1024;
 
 // ---- results of decode() ----
@@ -142,6 +147,15 @@ function listsSet(start: usize, length: usize): bool {
   for (let i: u32 = 0; i < count; i++) {
     const entry = setListAt + 4 + (<usize>i << 6);
     if (<usize>load<u8>(entry) == length && memory.compare(entry + 1, start, length) == 0) return true;
+  }
+  return false;
+}
+
+// Whether --bin-list keeps the bin whose name is `name` (zero-padded, its length in lane 15).
+function listsBin(name: v128): bool {
+  const count = load<u32>(binListAt);
+  for (let i: u32 = 0; i < count; i++) {
+    if (i8x16.all_true(i8x16.eq(v128.load(binListAt + 16 + (<usize>i << 4)), name))) return true;
   }
   return false;
 }
@@ -431,7 +445,9 @@ export function decode(from: usize, end: usize, line: i32): i32 {
     store<u16>(o + 4, bswap<u16>(withGeneration != 0 ? <u16>generation : 0));
     store<u32>(o + 6, bswap<u32>(ttl));
     store<u16>(o + 10, bswap<u16>(keyType == 0 ? 2 : 3));
-    store<u16>(o + 12, bswap<u16>(<u16>binCount));
+    // The op count: the bins --bin-list keeps, set again once they are known.
+    const opCountAt = o + 12;
+    store<u16>(opCountAt, bswap<u16>(<u16>binCount));
     o += 14;
     const targetLen = <usize>targetLength;
     store<u32>(o, bswap<u32>(<u32>targetLen + 1));
@@ -469,6 +485,7 @@ export function decode(from: usize, end: usize, line: i32): i32 {
     }
 
     let ok = true;
+    let keptBins: usize = 0;
     for (let i: usize = 0; i < binCount; i++) {
       // - <label> <name> <value>
       if (atEnd(p + 4, end) || load<u8>(p) != 0x2d || load<u8>(p + 1) != 0x20 || load<u8>(p + 3) != 0x20) {
@@ -501,6 +518,15 @@ export function decode(from: usize, end: usize, line: i32): i32 {
       }
       if (!ok) break;
       v128.store(NAMES + (i << 4), name);
+      let keepBin = true;
+      if (binListAt != 0) {
+        // The TypeScript path compares the name's UTF-8 text: a name of other bytes than ASCII is its.
+        if (i8x16.bitmask(name) != 0) {
+          ok = false;
+          break;
+        }
+        keepBin = listsBin(i8x16.replace_lane(name, 15, <i8>nameLength));
+      }
       // message-codec.ts write op head: size:u32 op:u8 particle:u8 flags:u8 name_len:u8 name
       const op = o;
       store<u8>(op + 4, 2);
@@ -656,6 +682,8 @@ export function decode(from: usize, end: usize, line: i32): i32 {
       }
       store<u32>(op, bswap<u32>(<u32>(o - op - 4)));
       lf++;
+      if (keepBin) keptBins++;
+      else o = op;
     }
     // Any row the scratch holds fits an empty region (record-rows.ts sizes regions at MAX_ROW or more).
     if (!ok || o > SCRATCH + MAX_ROW) break;
@@ -667,13 +695,14 @@ export function decode(from: usize, end: usize, line: i32): i32 {
       nextLine = lf;
       continue;
     }
-    if (skip) {
+    if (skip || keptBins == 0) {
       records++;
       skipped++;
       stopAt = p;
       nextLine = lf;
       continue;
     }
+    if (keptBins != binCount) store<u16>(opCountAt, bswap<u16>(<u16>keptBins));
     // Into the region of the node that masters the digest's partition.
     const partition = <usize>(load<u16>(digest) & 4095);
     const r = <usize>load<u16>(ownersAt + (partition << 1));

@@ -46,6 +46,7 @@ interface RecordRowsExports {
   expired: WebAssembly.Global;
   skipped: WebAssembly.Global;
   setListAt: WebAssembly.Global;
+  binListAt: WebAssembly.Global;
   region: WebAssembly.Global;
   short: WebAssembly.Global;
 }
@@ -63,6 +64,8 @@ const PAGE = 65536;
 /** A --set-list entry in module memory: u8 length and up to 63 bytes (the longest set the module takes). */
 const SET_LIST_ENTRY = 64;
 const SET_LIST_NAME_MAX = 63;
+/** The longest bin name the module takes. */
+const BIN_LIST_NAME_MAX = 14;
 
 /** The thread's module instance, made on first use. */
 let instance: RecordRowsModule | null = null;
@@ -172,6 +175,8 @@ export interface RecordRowsSettings {
   extraTtl: number;
   /** --set-list: the sets whose records are written (the others are skipped), or null for all. */
   setList: readonly string[] | null;
+  /** --bin-list: the bins written (a record left with none is skipped), or null for all. */
+  binList: readonly string[] | null;
   /** The namespace rows carry (-n src,dst), or null for each record's own. */
   targetNamespace: Buffer | null;
   owners: OwnerSource;
@@ -203,6 +208,9 @@ export class RecordRowsTier {
   /** The --set-list table in module memory (0: none) and its size. */
   private readonly setListAt: number;
   private readonly setListBytes: number;
+  /** The --bin-list table in module memory (0: none) and its size. */
+  private readonly binListAt: number;
+  private readonly binListBytes: number;
   private readonly regionSize: number;
   private readonly regions: number[] = [];
   private readonly builders: (BatchCommandBuilder | undefined)[] = [];
@@ -229,8 +237,22 @@ export class RecordRowsTier {
     this.regionTableAt = module.allocate(12 * module.maxRegions);
     if ((module.x.MAX_ROW.value as number) > REGION_ROW_BYTES) throw new Error('internal: record-rows.wasm writes rows larger than its regions');
     this.regionSize = 4 * (2 * settings.batchSize + 1) + REGION_ROW_BYTES;
-    // Only names the module can meet: it leaves sets of more than 63 bytes, or not ASCII, to the
-    // TypeScript path (which then compares texts as always).
+    // Only names the module can meet: it leaves sets of more than 63 bytes, bin names of more than
+    // 14, and either not ASCII, to the TypeScript path (which then compares texts as always).
+    const bins = settings.binList?.map((bin) => Buffer.from(bin, 'utf8')).filter((bin) => bin.length <= BIN_LIST_NAME_MAX && bin.every((byte) => byte < 0x80));
+    if (bins === undefined) {
+      this.binListAt = 0;
+      this.binListBytes = 0;
+    } else {
+      this.binListBytes = 16 + 16 * bins.length;
+      this.binListAt = module.allocate(this.binListBytes);
+      const table = new Uint8Array(module.x.memory.buffer, this.binListAt, this.binListBytes);
+      new DataView(table.buffer, this.binListAt, 4).setUint32(0, bins.length, true);
+      bins.forEach((bin, i) => {
+        table.set(bin, 16 + 16 * i);
+        table[16 + 16 * i + 15] = bin.length;
+      });
+    }
     const sets = settings.setList?.map((set) => Buffer.from(set, 'utf8')).filter((set) => set.length <= SET_LIST_NAME_MAX && set.every((byte) => byte < 0x80));
     if (sets === undefined) {
       this.setListAt = 0;
@@ -315,6 +337,7 @@ export class RecordRowsTier {
     module.release(this.ownersAt, 2 * PARTITION_COUNT);
     module.release(this.regionTableAt, 12 * module.maxRegions);
     if (this.setListAt !== 0) module.release(this.setListAt, this.setListBytes);
+    if (this.binListAt !== 0) module.release(this.binListAt, this.binListBytes);
     if (module.windowOwner === this) module.windowOwner = null;
     if (module.configuredFor === this) module.configuredFor = null;
   }
@@ -358,6 +381,7 @@ export class RecordRowsTier {
       x.ownersAt.value = this.ownersAt;
       x.regionsAt.value = this.regionTableAt;
       x.setListAt.value = this.setListAt;
+      x.binListAt.value = this.binListAt;
       module.configuredFor = this;
       module.configuredNamespace = namespace;
       module.configuredNow = -1;

@@ -598,8 +598,10 @@ export function decode(from: usize, end: usize, line: i32): i32 {
         o += 8;
         store<u8>(op + 5, 2);
         p = r + 1;
-      } else if (label == 0x53) {
-        // S: <length> <bytes>
+      } else if (label == 0x53 || label == 0x47) {
+        // S: <length> <bytes>; G the same after a 3-byte prefix (flags 0, ncells 0: the server
+        // computes the cells)
+        const prefix: usize = label == 0x47 ? 3 : 0;
         const length = readDigits(q, end, 0x20, 7);
         if (parsedEnd == 0) {
           ok = false;
@@ -607,13 +609,17 @@ export function decode(from: usize, end: usize, line: i32): i32 {
         }
         const value = parsedEnd;
         const valueEnd = value + <usize>length;
-        if (atEnd(valueEnd + 1, end) || load<u8>(valueEnd) != 10 || o + <usize>length > SCRATCH + MAX_ROW) {
+        if (atEnd(valueEnd + 1, end) || load<u8>(valueEnd) != 10 || o + prefix + <usize>length > SCRATCH + MAX_ROW) {
           ok = false;
           break;
         }
+        // The prefix (a string writes its value, or the next op, over these bytes).
+        store<u8>(o, 0);
+        store<u16>(o + 1, 0);
+        o += prefix;
         lf += copyCountingLfs(o, value, <usize>length);
         o += <usize>length;
-        store<u8>(op + 5, 3);
+        store<u8>(op + 5, label == 0x47 ? 23 : 3);
         p = valueEnd + 1;
       } else if (label == 0x5a) {
         // Z: T or F alone on its line
@@ -630,25 +636,6 @@ export function decode(from: usize, end: usize, line: i32): i32 {
         o += 1;
         store<u8>(op + 5, 17);
         p = q + 2;
-      } else if (label == 0x47) {
-        // G: <length> <bytes>, after the 3-byte prefix (flags 0, ncells 0: the server computes the cells)
-        const length = readDigits(q, end, 0x20, 7);
-        if (parsedEnd == 0) {
-          ok = false;
-          break;
-        }
-        const value = parsedEnd;
-        const valueEnd = value + <usize>length;
-        if (atEnd(valueEnd + 1, end) || load<u8>(valueEnd) != 10 || o + 3 + <usize>length > SCRATCH + MAX_ROW) {
-          ok = false;
-          break;
-        }
-        store<u8>(o, 0);
-        store<u16>(o + 1, 0);
-        lf += copyCountingLfs(o + 3, value, <usize>length);
-        o += 3 + <usize>length;
-        store<u8>(op + 5, 23);
-        p = valueEnd + 1;
       } else if (load<u8>(BYTES_KIND + <usize>label) != 0) {
         // B, L, M, ...: <base64 length> <base64>
         const length = <usize>readDigits(q, end, 0x20, 8);

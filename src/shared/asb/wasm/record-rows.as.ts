@@ -50,13 +50,14 @@ export let rowInfo: u32 = 0;
 export let withGeneration: i32 = 1;
 export let maxRows: u32 = 128;
 /**
- * --set-list (0: none): u32 count, then 64 bytes per set (u8 length, the name's bytes), the sets a
- * record must name to be written; a record of another set, or of none, is counted as skipped.
+ * --set-list (0: none): u32 count, then from byte 16 an entry of 64 bytes per set (its bytes
+ * zero-padded, its length in byte 63): the sets a record must name to be written; a record of
+ * another set, or of none, is counted as skipped.
  */
 export let setListAt: usize = 0;
 /**
- * --bin-list (0: none): u32 count, 12 bytes of padding, then a v128 per bin name (its bytes
- * zero-padded, its length in lane 15): the bins written; a record left with none is skipped.
+ * --bin-list (0: none): u32 count, then from byte 16 a v128 per bin name (its bytes zero-padded,
+ * its length in lane 15): the bins written; a record left with none is skipped.
  */
 export let binListAt: usize = 0;
 export let regionBytes: u32 = 256 * 1024;
@@ -145,8 +146,8 @@ export function targetNamespace(): usize {
 function listsSet(start: usize, length: usize): bool {
   const count = load<u32>(setListAt);
   for (let i: u32 = 0; i < count; i++) {
-    const entry = setListAt + 4 + (<usize>i << 6);
-    if (<usize>load<u8>(entry) == length && memory.compare(entry + 1, start, length) == 0) return true;
+    const entry = setListAt + 16 + (<usize>i << 6);
+    if (<usize>load<u8>(entry + 63) == length && memory.compare(entry, start, length) == 0) return true;
   }
   return false;
 }

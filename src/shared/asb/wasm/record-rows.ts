@@ -61,11 +61,9 @@ const REGION_ROW_BYTES = 128 * 1024;
 /** Larger batches than this are left to the TypeScript path (their per-row arrays would dominate). */
 const MAX_BATCH_ROWS = 4096;
 const PAGE = 65536;
-/** A --set-list entry in module memory: u8 length and up to 63 bytes (the longest set the module takes). */
-const SET_LIST_ENTRY = 64;
-const SET_LIST_NAME_MAX = 63;
-/** The longest bin name the module takes. */
-const BIN_LIST_NAME_MAX = 14;
+/** Bytes per name in the module's --set-list and --bin-list tables (record-rows.as.ts setListAt, binListAt). */
+const SET_LIST_SLOT = 64;
+const BIN_LIST_SLOT = 16;
 
 /** The thread's module instance, made on first use. */
 let instance: RecordRowsModule | null = null;
@@ -157,6 +155,26 @@ function recordRowsModule(): RecordRowsModule | null {
   return instance;
 }
 
+/**
+ * `names` (null: no list) as a table in module memory: u32 count, then from byte 16 one `slot`-byte
+ * entry per name (its bytes, zero-padded, and its length in the entry's last byte). Returns where
+ * and how large (0, 0 for no list). Only the names the module can meet are listed: it leaves longer
+ * ones, and any not of ASCII bytes, to the TypeScript path, which compares names as UTF-8 text.
+ */
+function nameTable(module: RecordRowsModule, names: readonly string[] | null, slot: number): [number, number] {
+  if (names === null) return [0, 0];
+  const listed = names.map((name) => Buffer.from(name, 'utf8')).filter((name) => name.length < slot && name.every((byte) => byte < 0x80));
+  const bytes = 16 + slot * listed.length;
+  const at = module.allocate(bytes);
+  const table = new Uint8Array(module.x.memory.buffer, at, bytes);
+  new DataView(table.buffer, at, 4).setUint32(0, listed.length, true);
+  listed.forEach((name, i) => {
+    table.set(name, 16 + slot * i);
+    table[16 + slot * i + slot - 1] = name.length;
+  });
+  return [at, bytes];
+}
+
 function abortFromWasm(): never {
   throw new Error('internal: record-rows.wasm aborted');
 }
@@ -237,36 +255,8 @@ export class RecordRowsTier {
     this.regionTableAt = module.allocate(12 * module.maxRegions);
     if ((module.x.MAX_ROW.value as number) > REGION_ROW_BYTES) throw new Error('internal: record-rows.wasm writes rows larger than its regions');
     this.regionSize = 4 * (2 * settings.batchSize + 1) + REGION_ROW_BYTES;
-    // Only names the module can meet: it leaves sets of more than 63 bytes, bin names of more than
-    // 14, and either not ASCII, to the TypeScript path (which then compares texts as always).
-    const bins = settings.binList?.map((bin) => Buffer.from(bin, 'utf8')).filter((bin) => bin.length <= BIN_LIST_NAME_MAX && bin.every((byte) => byte < 0x80));
-    if (bins === undefined) {
-      this.binListAt = 0;
-      this.binListBytes = 0;
-    } else {
-      this.binListBytes = 16 + 16 * bins.length;
-      this.binListAt = module.allocate(this.binListBytes);
-      const table = new Uint8Array(module.x.memory.buffer, this.binListAt, this.binListBytes);
-      new DataView(table.buffer, this.binListAt, 4).setUint32(0, bins.length, true);
-      bins.forEach((bin, i) => {
-        table.set(bin, 16 + 16 * i);
-        table[16 + 16 * i + 15] = bin.length;
-      });
-    }
-    const sets = settings.setList?.map((set) => Buffer.from(set, 'utf8')).filter((set) => set.length <= SET_LIST_NAME_MAX && set.every((byte) => byte < 0x80));
-    if (sets === undefined) {
-      this.setListAt = 0;
-      this.setListBytes = 0;
-    } else {
-      this.setListBytes = 4 + SET_LIST_ENTRY * sets.length;
-      this.setListAt = module.allocate(this.setListBytes);
-      const table = new DataView(module.x.memory.buffer, this.setListAt, this.setListBytes);
-      table.setUint32(0, sets.length, true);
-      sets.forEach((set, i) => {
-        table.setUint8(4 + SET_LIST_ENTRY * i, set.length);
-        new Uint8Array(module.x.memory.buffer, this.setListAt + 4 + SET_LIST_ENTRY * i + 1, set.length).set(set);
-      });
-    }
+    [this.setListAt, this.setListBytes] = nameTable(module, settings.setList, SET_LIST_SLOT);
+    [this.binListAt, this.binListBytes] = nameTable(module, settings.binList, BIN_LIST_SLOT);
   }
 
   /**

@@ -4,7 +4,7 @@
 // input copied into this module's memory and writes each one's batch-write row, byte for byte as
 // batch-codec.ts lays it out, into the row region of the node that masters its partition.
 // It accepts only what the TypeScript decoder (decoder.ts) would accept and turn into exactly the
-// same row; at anything else (another key type, a nil bin, an escape, a repeated bin name, a value
+// same row; at anything else (another key type, an escape, a repeated bin name, a value
 // needing the exact conversions, a record cut by the end of the input) it stops
 // at that record's first byte and the TypeScript decoder takes the record, with its checks and C's
 // error messages. It never reports an error itself. record-rows.ts drives it;
@@ -503,7 +503,9 @@ export function decode(from: usize, end: usize, line: i32): i32 {
       );
       let q = nameStart + <usize>ctz<u32>(delimiters | 0x10000);
       const nameLength = q - nameStart;
-      if (atEnd(q + 1, end) || load<u8>(q) != 0x20 || nameLength == 0 || nameLength > MAX_BIN_NAME) {
+      // A nil bin (N) has no value: its name ends its line.
+      const nil = label == 0x4e;
+      if (atEnd(q + 1, end) || load<u8>(q) != (nil ? 10 : 0x20) || nameLength == 0 || nameLength > MAX_BIN_NAME) {
         ok = false;
         break;
       }
@@ -537,7 +539,10 @@ export function decode(from: usize, end: usize, line: i32): i32 {
       v128.store(op + 8, nameBytes);
       o = op + 8 + nameLength;
       q++;
-      if (label == 0x49) {
+      if (nil) {
+        store<u8>(op + 5, 0);
+        p = q;
+      } else if (label == 0x49) {
         // I: [-]digits (up to 18: exact in 64 bits)
         const negative = q < end && load<u8>(q) == 0x2d;
         if (negative) q++;

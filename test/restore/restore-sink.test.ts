@@ -607,7 +607,7 @@ describe('restore sink: rows written while decoding equal rows encoded from reco
     }
   });
 
-  it('an engine that cannot compile the WebAssembly module (no SIMD) gets no module rather than an error (the tier is then not used)', () => {
+  it('compiling the WebAssembly module: an engine that cannot (no SIMD) gets no module rather than an error', () => {
     // A module header followed by a byte that is no section: what an engine without SIMD makes of the tier's code.
     expect(compileRecordRows(new Uint8Array([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0xff]))).to.equal(null);
     const built = readFileSync(new URL('../../src/shared/asb/wasm/record-rows.wasm', import.meta.url));

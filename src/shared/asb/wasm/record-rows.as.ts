@@ -20,7 +20,7 @@
 const BASE64: usize = 0; //          u32 x 256: value | 0x1000000 invalid | 0x2000000 '='
 const POW10: usize = 1024; //        f64 x 23: 10^k, exact
 const BYTES_KIND: usize = 1280; //   u8 x 256: bin label -> particle type of a base64 bytes value, 0 = other
-const NAMES: usize = 4096; //        v128 per bin of the current record (MAX_BINS): its name's bytes, zero-padded, length in lane 15
+const NAMES: usize = 4096; //        v128 per bin of the current record (MAX_BINS): its name's bytes, zero-padded
 const NS_EXPECTED: usize = 2048; //  the namespace records must name (as written), <= 31 bytes
 const NS_TARGET: usize = 2112; //    the namespace rows carry, <= 31 bytes
 export const MAX_REGIONS: i32 = 513;
@@ -349,7 +349,7 @@ export function decode(from: usize, end: usize, line: i32): i32 {
         keyLength = <usize>length;
         p = keyStart + keyLength;
         if (atEnd(p + 1, end) || load<u8>(p) != 10) break;
-        for (let z = keyStart; z < p; z++) if (load<u8>(z) == 10) lf++;
+        // Its LFs are counted when it is copied into the row.
         p++;
         keyType = 3;
       } else if (type == 0x49) {
@@ -464,7 +464,7 @@ export function decode(from: usize, end: usize, line: i32): i32 {
       store<u32>(o, bswap<u32>(<u32>keyLength + 2));
       store<u8>(o + 4, 2);
       store<u8>(o + 5, 3);
-      copyBytes(o + 6, keyStart, keyLength);
+      lf += copyCountingLfs(o + 6, keyStart, keyLength);
       o += 6 + keyLength;
     } else if (keyType == 1) {
       store<u32>(o, bswap<u32>(10));

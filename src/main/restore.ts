@@ -22,6 +22,7 @@ import { Counter, Counters } from '../shared/counters.js';
 import { AsrestoreError } from '../shared/errors.js';
 import { listBackupFiles, type BackupFileEntry } from '../shared/io/local-files.js';
 import { createRunControl, isStopRequested, requestStop } from '../shared/run-control.js';
+import { LOAD_WINDOW_MS, spreadModeFrom, type SpreadMode } from '../shared/thread-load.js';
 import type { WriteMode } from '../worker/batcher.js';
 import { InFlightLimit } from '../worker/in-flight-limit.js';
 import type { MetadataReply, MetadataRequest, RestoreFileResult, RestoreFileTask, RestoreRunSettings } from '../worker/restore-task.js';
@@ -33,7 +34,8 @@ import { ServerVersion } from './metadata/info.js';
 import { resolvePassword, resolveTlsKeyfilePassword, type RestoreOptions, type TerminalPrompt } from './options.js';
 import { ProgressReporter } from './progress.js';
 import type { RunHandle } from './validate.js';
-import { createWorkerPool, runBounded } from './worker-pool.js';
+import { createWorkerPool, measureThreadLoad, placedOn, runBounded, type WorkerPool } from './worker-pool.js';
+import { WorkerPlacement } from './worker-placement.js';
 
 export interface RestoreDependencies {
   /** stdin for `-i -` (default process.stdin). */
@@ -44,6 +46,8 @@ export interface RestoreDependencies {
   prompt?: TerminalPrompt;
   /** The cluster tend interval (tests shorten it). Default 1000 ms. */
   tendIntervalMs?: number;
+  /** Where ASRESTORE_TS_SPREAD is read (default process.env). */
+  env?: NodeJS.ProcessEnv;
 }
 
 /**
@@ -141,11 +145,13 @@ export async function runRestore(options: RestoreOptions, deps: RestoreDependenc
   });
 
   let aesKey: Buffer | null;
+  let spread: SpreadMode;
   let auth: PreparedAuth | undefined;
   let tls: ResolvedTls | undefined;
   const progress = new ProgressReporter({ counters, machinePath: options.machine });
   try {
     restoreWriteFlags(options);
+    spread = spreadModeFrom(deps.env ?? process.env);
     // validate.js (and node:crypto) are loaded only for a run that names a key.
     aesKey = options.encryptionKey === null ? null : (await import('./validate.js')).resolveEncryptionKey(options);
     auth = await authFor(options, deps.prompt);
@@ -176,7 +182,7 @@ export async function runRestore(options: RestoreOptions, deps: RestoreDependenc
   }
 
   try {
-    return await restoreWithCluster(options, deps, cluster, counters, control, progress, aesKey, () => interrupted);
+    return await restoreWithCluster(options, deps, cluster, counters, control, progress, aesKey, spread, () => interrupted);
   } finally {
     await cluster.close();
   }
@@ -190,6 +196,7 @@ async function restoreWithCluster(
   control: SharedArrayBuffer,
   progress: ProgressReporter,
   aesKey: Buffer | null,
+  spread: SpreadMode,
   isInterrupted: () => boolean,
 ): Promise<number> {
   const input = options.input;
@@ -286,6 +293,7 @@ async function restoreWithCluster(
     controlBuffer: control,
     inFlightBuffer: InFlightLimit.createBuffer(options.maxAsyncBatches),
     throttleBuffer: throttle?.buffer ?? null,
+    handOverWhenIdle: spread === 'always',
     verbose: options.verbose,
   };
 
@@ -326,10 +334,20 @@ async function restoreWithCluster(
   // A single input is decoded by one worker and its batches written by all of them (one task each).
   const singleInput = input.kind !== 'directories';
   const threads = singleInput ? (options.noRecords ? 1 : Math.max(1, options.eventLoops)) : Math.min(options.eventLoops, files.length);
-  const pool = createWorkerPool({
+  // Files go to the threads where the CPU is (worker-placement.ts), unless told to spread them.
+  const placement = !singleInput && threads > 1 && spread === 'as-needed' ? new WorkerPlacement({ threads }) : null;
+  const workerPool: WorkerPool = createWorkerPool({
     threads,
     concurrentTasks: singleInput ? threads : Math.min(options.parallel, files.length),
-  }) as unknown as RestorePool;
+    placed: placement !== null,
+  });
+  const pool = workerPool as unknown as RestorePool;
+  const stopMeasuring =
+    placement === null
+      ? null
+      : measureThreadLoad(workerPool, placement, LOAD_WINDOW_MS, () => {
+          if (isStopRequested(control)) placement.cancelWaiting();
+        });
   throttle?.start();
   progress.start();
 
@@ -341,11 +359,15 @@ async function restoreWithCluster(
       if (!result.ok && !result.stopped) requestStop(control);
       return result;
     });
-  /** One input; for a single input, its batches also go to the other threads' writers. */
-  const runUnit = (path: string, announce: boolean, dataPort?: MessagePort, sizeHint?: number): Promise<RestoreWorkerResult> => {
+  /**
+   * One input (on the pool's thread number `thread` when given); for a single input, its batches
+   * also go to the other threads' writers.
+   */
+  const runUnit = (path: string, announce: boolean, dataPort?: MessagePort, sizeHint?: number, thread?: number): Promise<RestoreWorkerResult> => {
     const { local, remote } = metadataChannel();
     openPorts.push(local);
     const task: RestoreFileTask = { kind: 'restore-file', run, path, sizeHint, announce, metadataPort: remote };
+    if (thread !== undefined) placedOn(task, thread);
     const transferList: MessagePort[] = [remote];
     if (dataPort !== undefined) {
       task.port = dataPort;
@@ -372,7 +394,19 @@ async function restoreWithCluster(
   };
   try {
     if (input.kind === 'directories') {
-      const started = runBounded(files.length, options.parallel, (index) => (isStopRequested(control) ? null : runUnit(files[index].path, true, undefined, files[index].size)));
+      const restoreFile = async (index: number): Promise<RestoreWorkerResult | null> => {
+        const file = files[index];
+        if (placement === null) return runUnit(file.path, true, undefined, file.size);
+        const thread = await placement.waitForPlace(performance.now());
+        if (thread === null) return null;
+        ver(`${file.path}: on worker thread ${thread + 1} (files per thread: ${placement.files.join(', ')})`);
+        try {
+          return isStopRequested(control) ? null : await runUnit(file.path, true, undefined, file.size, thread);
+        } finally {
+          placement.finished(thread, performance.now());
+        }
+      };
+      const started = runBounded(files.length, options.parallel, (index) => (isStopRequested(control) ? null : restoreFile(index)));
       // C prints this right after starting its threads, not when they are done.
       inf('Finished restoring backup file(s)');
       results.push(...(await started));
@@ -397,6 +431,7 @@ async function restoreWithCluster(
     failed = true;
     requestStop(control);
   } finally {
+    stopMeasuring?.();
     for (const port of openPorts) port.close();
   }
 

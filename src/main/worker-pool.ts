@@ -7,8 +7,10 @@
  * tasks), so --parallel units proceed together.
  */
 import { fileURLToPath } from 'node:url';
-import { Piscina } from 'piscina';
+import type { EventLoopUtilization } from 'node:perf_hooks';
+import { Piscina, queueOptionsSymbol, type PiscinaTask } from 'piscina';
 import type { WorkerResult, WorkerTask } from '../worker/worker.js';
+import type { WorkerPlacement } from './worker-placement.js';
 
 export const WORKER_FILENAME = fileURLToPath(new URL('../worker/worker.js', import.meta.url));
 
@@ -17,6 +19,13 @@ export interface WorkerPoolOptions {
   threads: number;
   /** Units processed at once across all threads (--parallel). */
   concurrentTasks: number;
+  /**
+   * Tasks go to the thread named by {@link placedOn} (worker-placement.ts decides); without it,
+   * to the least busy thread, at most an even share of `concurrentTasks` on each.
+   */
+  placed?: boolean;
+  /** The worker module (tests); default the restore worker. */
+  filename?: string;
 }
 
 export type WorkerPool = Piscina<WorkerTask, WorkerResult>;
@@ -32,24 +41,79 @@ const WORKER_YOUNG_GENERATION_MB = 32;
 export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
   const threads = Math.max(1, Math.floor(options.threads));
   const perThread = Math.max(1, Math.ceil(options.concurrentTasks / threads));
-  return new Piscina<WorkerTask, WorkerResult>({
-    filename: WORKER_FILENAME,
+  const placed = options.placed === true;
+  let pool: WorkerPool | null = null;
+  pool = new Piscina<WorkerTask, WorkerResult>({
+    filename: options.filename ?? WORKER_FILENAME,
     minThreads: threads,
     maxThreads: threads,
-    concurrentTasksPerWorker: perThread,
+    concurrentTasksPerWorker: placed ? Math.max(1, options.concurrentTasks) : perThread,
+    ...(placed ? { loadBalancer: (task: PiscinaTask, workers: PiscinaWorker[]) => placedBalancer(pool!, task, workers) } : {}),
     atomics: 'disabled',
     resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB },
     // The coordinator destroys the pool when the run ends; idle workers must not go away before.
     idleTimeout: 2 ** 31 - 1,
   });
+  return pool;
+}
+
+type LoadBalancer = NonNullable<NonNullable<ConstructorParameters<typeof Piscina>[0]>['loadBalancer']>;
+type PiscinaWorker = Parameters<LoadBalancer>[1][number];
+
+interface Placement {
+  thread: number;
+}
+
+/** Marks `task` for the pool's thread number `thread` (in the order of `pool.threads`). */
+export function placedOn<T extends object>(task: T, thread: number): T {
+  (task as Record<symbol, Placement>)[queueOptionsSymbol] = { thread };
+  return task;
+}
+
+/**
+ * The worker the task was placed on; null while that worker is not ready yet (Piscina offers
+ * the task again once it is). A task whose thread is gone (a worker that died is replaced) goes
+ * to the least busy worker.
+ */
+function placedBalancer(pool: WorkerPool, task: PiscinaTask, workers: PiscinaWorker[]): PiscinaWorker | null {
+  const placement = (task as unknown as Record<symbol, Placement | undefined>)[queueOptionsSymbol];
+  const thread = placement === undefined ? undefined : pool.threads[placement.thread];
+  if (thread !== undefined) return workers.find((worker) => worker.id === thread.threadId) ?? null;
+  let best: PiscinaWorker | null = null;
+  for (const worker of workers) if (best === null || worker.currentUsage < best.currentUsage) best = worker;
+  return best;
+}
+
+/**
+ * Measures each thread's event-loop utilisation every `windowMs` and reports it to `placement`
+ * (threads in the order of `pool.threads`); `onWindow` runs after each window. Returns the stop.
+ */
+export function measureThreadLoad(pool: WorkerPool, placement: WorkerPlacement, windowMs: number, onWindow?: () => void): () => void {
+  const previous = new Map<number, { at: number; utilization: EventLoopUtilization }>();
+  const timer = setInterval(() => {
+    const threads = pool.threads;
+    for (let i = 0; i < threads.length && i < placement.threads; i++) {
+      const worker = threads[i];
+      const at = performance.now();
+      const utilization = worker.performance.eventLoopUtilization();
+      const before = previous.get(worker.threadId);
+      previous.set(worker.threadId, { at, utilization });
+      if (before !== undefined) {
+        placement.observe(i, worker.performance.eventLoopUtilization(utilization, before.utilization).utilization, before.at, at);
+      }
+    }
+    onWindow?.();
+  }, windowMs);
+  return () => clearInterval(timer);
 }
 
 /**
  * Runs `count` tasks with at most `limit` in flight, in order; `next(i)` returns the i-th task's
- * promise, or null to stop submitting (e.g. after a failure). Resolves with the results in order
- * (null for the ones never started).
+ * promise, or null to stop submitting (e.g. after a failure); a task that resolves null was not
+ * started and stops the submitting too. Resolves with the results in order (null for the ones
+ * never started).
  */
-export async function runBounded<R>(count: number, limit: number, next: (index: number) => Promise<R> | null): Promise<(R | null)[]> {
+export async function runBounded<R>(count: number, limit: number, next: (index: number) => Promise<R | null> | null): Promise<(R | null)[]> {
   const results: (R | null)[] = new Array<R | null>(count).fill(null);
   let nextIndex = 0;
   let stopped = false;
@@ -57,11 +121,12 @@ export async function runBounded<R>(count: number, limit: number, next: (index: 
     while (!stopped && nextIndex < count) {
       const index = nextIndex++;
       const promise = next(index);
-      if (promise === null) {
+      const result = promise === null ? null : await promise;
+      if (result === null) {
         stopped = true;
         return;
       }
-      results[index] = await promise;
+      results[index] = result;
     }
   };
   const lanes: Promise<void>[] = [];

@@ -21,6 +21,7 @@ import type { MessagePort } from 'node:worker_threads';
 import type { EncodedCommand } from '../shared/aerospike/batch-command.js';
 import { Counters } from '../shared/counters.js';
 import { isStopRequested, requestStop } from '../shared/run-control.js';
+import { ThreadLoadGauge } from '../shared/thread-load.js';
 import { configureLog, err, ver } from '../main/log.js';
 import { Batcher } from './batcher.js';
 import type { RestoreRunSettings } from './restore-task.js';
@@ -107,10 +108,14 @@ interface Writer {
 export class BatchFanOut {
   private readonly writers: Writer[];
   private wake: (() => void) | null = null;
+  /** This (the decoding) thread's load: batches go elsewhere only while it is busy. */
+  private readonly load = new ThreadLoadGauge();
 
   constructor(
     ports: readonly MessagePort[],
     private readonly maxOutstanding: number,
+    /** Hand over while this thread has time to spare too. */
+    private readonly handOverWhenIdle = false,
   ) {
     this.writers = ports.map((port) => {
       const slots = Array.from({ length: Math.max(1, maxOutstanding) }, () => new SharedArrayBuffer(SLOT_BYTES));
@@ -144,11 +149,13 @@ export class BatchFanOut {
   }
 
   /**
-   * Hands the command to a remote writer when one is less loaded than the local side (whose
-   * `localPending` commands count double: that thread also decodes); resolves false when the
-   * caller should write it itself.
+   * Hands the command to a remote writer when this thread is busy and a writer is less loaded than
+   * the local side (whose `localPending` commands count double: this thread also decodes); resolves
+   * false when the caller should write it itself. While this thread has time to spare, handing
+   * over would only add another thread's wake-ups and compiling (worker-placement.ts says more).
    */
   async offer(command: EncodedCommand, localPending: number): Promise<boolean> {
+    if (!this.handOverWhenIdle && !this.load.isBusy()) return false;
     let best = this.leastLoaded();
     if (best === null) return false;
     if (best.outstanding >= localPending * 2 + 1 && localPending < this.maxOutstanding) return false;

@@ -65,6 +65,11 @@ export interface RestoreRunSettings {
   inFlightBuffer: SharedArrayBuffer;
   /** --nice: the ThrottleController's buffer. */
   throttleBuffer: SharedArrayBuffer | null;
+  /**
+   * A single input's batches go to the other threads even while the decoding thread has time to
+   * spare (ASRESTORE_TS_SPREAD=always); by default only while it is busy.
+   */
+  handOverWhenIdle: boolean;
   verbose: boolean;
 }
 
@@ -210,7 +215,7 @@ export async function restoreFile(task: RestoreFileTask): Promise<RestoreFileRes
     onFatal: fatal,
   });
   const throttle = run.throttleBuffer === null ? null : new ThrottleGate(run.throttleBuffer, counters);
-  const fanOut = task.writerPorts === undefined || task.writerPorts.length === 0 ? null : new BatchFanOut(task.writerPorts, run.maxAsyncBatches);
+  const fanOut = task.writerPorts === undefined || task.writerPorts.length === 0 ? null : new BatchFanOut(task.writerPorts, run.maxAsyncBatches, run.handOverWhenIdle);
 
   let opened = false;
   const onRawBytes = (bytes: number): void => {

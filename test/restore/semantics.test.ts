@@ -13,7 +13,7 @@ import { backupText, digestOf, index, manyRecords, udf, writeBackupDirectory, ty
 import { nowClepoch } from './readback.js';
 import type { RemoteRecord } from '../cluster/remote-cluster.js';
 import { TestCluster } from '../cluster/cluster.js';
-import { runCli } from '../support/run-cli.js';
+import { runCli, type CliRun } from '../support/run-cli.js';
 
 function binText(record: RemoteRecord | undefined, name: string): string | undefined {
   const bin = record?.bins.find(([n]) => n === name)?.[1];
@@ -344,19 +344,25 @@ describe('restore: one input written by every worker thread', function () {
     dir?.remove();
   });
 
+  // Batches go to the other threads only while the decoding thread is busy, which a test-sized
+  // input never makes it; ASRESTORE_TS_SPREAD=always hands them over from the start.
+  const SPREAD = { env: { ASRESTORE_TS_SPREAD: 'always' } };
+  const writtenByWriters = (run: CliRun): number[] =>
+    run.stderrLines
+      .map((line) => /Batch writer wrote (\d+) record\(s\)/.exec(line))
+      .filter((m): m is RegExpExecArray => m !== null)
+      .map((m) => Number(m[1]));
+
   for (const source of ['file', 'stdin'] as const) {
     it(`-i ${source === 'file' ? 'FILE' : '-'} --event-loops 3: decoded by one worker, batches written by the others too; nothing lost`, async () => {
       await harness.truncate('test');
       await harness.cluster.addLatency(5, { kinds: ['batch'] });
       try {
         const args = ['-i', source === 'file' ? file : '-', '--event-loops', '3', '--batch-size', '20', '-v'];
-        const run = await harness.restore(args, source === 'stdin' ? { stdin: readFileSync(file) } : {});
+        const run = await harness.restore(args, source === 'stdin' ? { ...SPREAD, stdin: readFileSync(file) } : SPREAD);
         expect(run.code, run.stderr).to.equal(0);
         expect(summaryOf(run)).to.include({ records: COUNT, inserted: COUNT, indexes: 1 });
-        const written = run.stderrLines
-          .map((line) => /Batch writer wrote (\d+) record\(s\)/.exec(line))
-          .filter((m): m is RegExpExecArray => m !== null)
-          .map((m) => Number(m[1]));
+        const written = writtenByWriters(run);
         expect(written.length).to.equal(2);
         expect(written.reduce((a, b) => a + b, 0)).to.be.greaterThan(0);
         expect((await harness.cluster.records('test', 'fan')).length).to.equal(COUNT);
@@ -365,6 +371,26 @@ describe('restore: one input written by every worker thread', function () {
       }
     });
   }
+
+  it('-i FILE --event-loops 3 by default: a decoding thread with time to spare writes every batch itself', async () => {
+    await harness.truncate('test');
+    await harness.cluster.addLatency(5, { kinds: ['batch'] });
+    try {
+      const run = await harness.restore(['-i', file, '--event-loops', '3', '--batch-size', '20', '-v']);
+      expect(run.code, run.stderr).to.equal(0);
+      expect(summaryOf(run)).to.include({ records: COUNT, inserted: COUNT });
+      expect(writtenByWriters(run)).to.deep.equal([0, 0]);
+      expect((await harness.cluster.records('test', 'fan')).length).to.equal(COUNT);
+    } finally {
+      await harness.cluster.clearFaults();
+    }
+  });
+
+  it('an ASRESTORE_TS_SPREAD that is neither as-needed nor always is an error', async () => {
+    const run = await harness.restore(['-i', file], { env: { ASRESTORE_TS_SPREAD: 'sometimes' } });
+    expect(run.code).to.equal(1);
+    expect(run.stderr).to.contain("Invalid ASRESTORE_TS_SPREAD value 'sometimes': use 'as-needed' or 'always'");
+  });
 
   it('a batch too big for a shared slot travels as its own buffer, bytes intact', async () => {
     await harness.truncate('test');
@@ -375,7 +401,7 @@ describe('restore: one input written by every worker thread', function () {
       bigFile,
       backupText({ records: [{ set: 'bigfan', key: 'big', bins: { blob } }, ...manyRecords(20, 'bigfan', 'small-')] }),
     );
-    const run = await harness.restore(['-i', bigFile, '--event-loops', '3', '--batch-size', '1', '-v']);
+    const run = await harness.restore(['-i', bigFile, '--event-loops', '3', '--batch-size', '1', '-v'], SPREAD);
     expect(run.code, run.stderr).to.equal(0);
     expect(summaryOf(run)).to.include({ inserted: 21 });
     const stored = storedByKey(await harness.cluster.records('test', 'bigfan'), 'bigfan', 'big');
@@ -388,7 +414,7 @@ describe('restore: one input written by every worker thread', function () {
     await harness.truncate('test');
     await harness.cluster.failCommands(4, { kinds: ['batch'] });
     try {
-      const run = await harness.restore(['-i', file, '--event-loops', '3', '--batch-size', '20']);
+      const run = await harness.restore(['-i', file, '--event-loops', '3', '--batch-size', '20'], SPREAD);
       expect(run.code).to.equal(1);
       expect(errorLines(run).join('\n')).to.contain('Error while storing record - code 4');
     } finally {

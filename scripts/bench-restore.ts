@@ -7,9 +7,10 @@
  *   npm run bench:restore [-- --records 1000000 --files 7 --record-size 476 --nodes 3 --backup DIR --runs default,el1,...]
  *
  * The backup (restore-bench mix: int, 3 strings, double, list, map, blob) is generated once and
- * kept under the OS temp folder for later runs. Configurations: the defaults, --event-loops 1 and 2,
- * --parallel 1, 2, 8 and 20, and the defaults on a single file of the backup (peak RSS must not
- * grow with the backup's size).
+ * kept under the OS temp folder for later runs. Configurations: the defaults, the defaults with
+ * ASRESTORE_TS_SPREAD=always (every thread used from the start: the baseline the other runs' CPU
+ * is also printed against), --event-loops 1 and 2, --parallel 1, 2, 8 and 20, and the defaults on
+ * a single file of the backup (peak RSS must not grow with the backup's size), also spread.
  *
  * A first restore of one file, not reported, warms the cluster's nodes up, so that the first
  * configuration does not meet colder nodes than the others.
@@ -84,9 +85,9 @@ async function truncate(hosts: string): Promise<void> {
   }
 }
 
-function runChild(args: string[], logPath: string): Promise<ChildReport> {
+function runChild(args: string[], logPath: string, env: NodeJS.ProcessEnv = {}): Promise<ChildReport> {
   const log = createWriteStream(logPath, { flags: 'a' });
-  const proc = spawn(process.execPath, [selfPath, '--child', ...args], { stdio: ['ignore', 'ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, [selfPath, '--child', ...args], { stdio: ['ignore', 'ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   proc.stderr!.pipe(log);
   let report = '';
   proc.stdio[3]!.on('data', (chunk: Buffer) => (report += chunk.toString('utf8')));
@@ -125,8 +126,10 @@ async function main(): Promise<void> {
   const backupBytes = fileNames.reduce((sum, name) => sum + statSync(join(backupDir, name)).size, 0);
   const firstFile = join(backupDir, fileNames[0]);
 
-  const all: { name: string; args: string[]; records: number }[] = [
+  const spread = { ASRESTORE_TS_SPREAD: 'always' };
+  const all: { name: string; args: string[]; records: number; env?: NodeJS.ProcessEnv }[] = [
     { name: 'default', args: ['-d', backupDir], records },
+    { name: 'spread', args: ['-d', backupDir], records, env: spread },
     { name: 'el1', args: ['-d', backupDir, '--event-loops', '1'], records },
     { name: 'el2', args: ['-d', backupDir, '--event-loops', '2'], records },
     { name: 'p1', args: ['-d', backupDir, '--parallel', '1'], records },
@@ -134,6 +137,7 @@ async function main(): Promise<void> {
     { name: 'p8', args: ['-d', backupDir, '--parallel', '8'], records },
     { name: 'p20', args: ['-d', backupDir, '--parallel', '20'], records },
     { name: 'one-file', args: ['-i', firstFile], records: Math.ceil(records / files) },
+    { name: 'one-spread', args: ['-i', firstFile], records: Math.ceil(records / files), env: spread },
   ];
   const wanted = values.runs?.split(',');
   const runs = wanted === undefined ? all : all.filter((r) => wanted.includes(r.name));
@@ -153,16 +157,28 @@ async function main(): Promise<void> {
     await runChild(['-h', cluster.hosts, '-i', firstFile], logPath);
     const header = `${'run'.padEnd(10)} ${'arguments'.padEnd(28)} ${'records/s'.padStart(10)} ${'CPU s/M rec'.padStart(12)} ${'peak RSS MB'.padStart(12)} ${'wall s'.padStart(8)}  exit`;
     process.stdout.write(header + '\n' + '-'.repeat(header.length) + '\n');
+    const cpuPerMillion = new Map<string, number>();
     for (const run of runs) {
       await truncate(cluster.hosts);
-      const report = await runChild(['-h', cluster.hosts, ...run.args], logPath);
-      const shownArgs = run.args.filter((arg) => arg !== backupDir && arg !== firstFile).join(' ') || '(defaults)';
+      const report = await runChild(['-h', cluster.hosts, ...run.args], logPath, run.env);
+      cpuPerMillion.set(run.name, (report.cpuSeconds / run.records) * 1e6);
+      const shownArgs =
+        [...(run.env === undefined ? [] : ['SPREAD=always']), ...run.args.filter((arg) => arg !== backupDir && arg !== firstFile)].join(' ') ||
+        '(defaults)';
       process.stdout.write(
         `${run.name.padEnd(10)} ${shownArgs.padEnd(28)} ${Math.round(run.records / report.wallSeconds).toString().padStart(10)} ` +
           `${((report.cpuSeconds / run.records) * 1e6).toFixed(2).padStart(12)} ${report.maxRssMb.toFixed(0).padStart(12)} ` +
           `${report.wallSeconds.toFixed(1).padStart(8)}  ${report.exitCode}\n`,
       );
     }
+    const baseline = cpuPerMillion.get('spread');
+    if (baseline !== undefined) {
+      const ratios = [...cpuPerMillion].filter(([name]) => name !== 'spread' && !name.startsWith('one-'));
+      process.stdout.write(`\nCPU per record against 'spread' (every thread from the start) in this run: ${ratios.map(([name, cpu]) => `${name} ${(cpu / baseline).toFixed(2)}`).join(', ')}\n`);
+    }
+    const oneFile = cpuPerMillion.get('one-file');
+    const oneSpread = cpuPerMillion.get('one-spread');
+    if (oneFile !== undefined && oneSpread !== undefined) process.stdout.write(`one-file against one-spread: ${(oneFile / oneSpread).toFixed(2)}\n`);
   } finally {
     cluster.child.kill('SIGTERM');
   }

@@ -8,6 +8,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import type { EventLoopUtilization } from 'node:perf_hooks';
+import type { Worker } from 'node:worker_threads';
 import { Piscina, queueOptionsSymbol, type PiscinaTask } from 'piscina';
 import type { WorkerResult, WorkerTask } from '../worker/worker.js';
 import type { WorkerPlacement } from './worker-placement.js';
@@ -54,7 +55,16 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
     // The coordinator destroys the pool when the run ends; idle workers must not go away before.
     idleTimeout: 2 ** 31 - 1,
   });
+  // Piscina lists its workers starting ones first, so its order changes as they become ready.
+  threadOrder.set(pool, pool.threads.slice());
   return pool;
+}
+
+const threadOrder = new WeakMap<WorkerPool, readonly Worker[]>();
+
+/** The pool's threads in the order they were created: thread number i is always the same one. */
+export function threadsInOrder(pool: WorkerPool): readonly Worker[] {
+  return threadOrder.get(pool) ?? pool.threads;
 }
 
 type LoadBalancer = NonNullable<NonNullable<ConstructorParameters<typeof Piscina>[0]>['loadBalancer']>;
@@ -64,7 +74,7 @@ interface Placement {
   thread: number;
 }
 
-/** Marks `task` for the pool's thread number `thread` (in the order of `pool.threads`). */
+/** Marks `task` for the pool's thread number `thread` (in the order of {@link threadsInOrder}). */
 export function placedOn<T extends object>(task: T, thread: number): T {
   (task as Record<symbol, Placement>)[queueOptionsSymbol] = { thread };
   return task;
@@ -77,8 +87,8 @@ export function placedOn<T extends object>(task: T, thread: number): T {
  */
 function placedBalancer(pool: WorkerPool, task: PiscinaTask, workers: PiscinaWorker[]): PiscinaWorker | null {
   const placement = (task as unknown as Record<symbol, Placement | undefined>)[queueOptionsSymbol];
-  const thread = placement === undefined ? undefined : pool.threads[placement.thread];
-  if (thread !== undefined) return workers.find((worker) => worker.id === thread.threadId) ?? null;
+  const thread = placement === undefined ? undefined : threadsInOrder(pool)[placement.thread];
+  if (thread !== undefined && pool.threads.includes(thread)) return workers.find((worker) => worker.id === thread.threadId) ?? null;
   let best: PiscinaWorker | null = null;
   for (const worker of workers) if (best === null || worker.currentUsage < best.currentUsage) best = worker;
   return best;
@@ -86,12 +96,12 @@ function placedBalancer(pool: WorkerPool, task: PiscinaTask, workers: PiscinaWor
 
 /**
  * Measures each thread's event-loop utilisation every `windowMs` and reports it to `placement`
- * (threads in the order of `pool.threads`); `onWindow` runs after each window. Returns the stop.
+ * (threads in the order of {@link threadsInOrder}); `onWindow` runs after each window. Returns the stop.
  */
 export function measureThreadLoad(pool: WorkerPool, placement: WorkerPlacement, windowMs: number, onWindow?: () => void): () => void {
   const previous = new Map<number, { at: number; utilization: EventLoopUtilization }>();
   const timer = setInterval(() => {
-    const threads = pool.threads;
+    const threads = threadsInOrder(pool);
     for (let i = 0; i < threads.length && i < placement.threads; i++) {
       const worker = threads[i];
       const at = performance.now();

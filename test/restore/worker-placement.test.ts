@@ -5,7 +5,7 @@
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import { WorkerPlacement } from '../../src/main/worker-placement.js';
-import { createWorkerPool, measureThreadLoad, placedOn } from '../../src/main/worker-pool.js';
+import { createWorkerPool, measureThreadLoad, placedOn, threadsInOrder } from '../../src/main/worker-pool.js';
 import { BUSY_UTILIZATION, LOAD_WINDOW_MS, ThreadLoadGauge, WARM_UP_MS, spreadModeFrom } from '../../src/shared/thread-load.js';
 
 const ROOM = 0.35;
@@ -140,7 +140,7 @@ describe('worker placement', () => {
       const observed: number[][] = [];
       const stop = measureThreadLoad(pool, placement, 20, () => observed.push(placement.files));
       try {
-        const ids = pool.threads.map((worker) => worker.threadId);
+        const ids = threadsInOrder(pool).map((worker) => worker.threadId);
         const run = (thread: number, spinMs: number) => pool.run(placedOn({ spinMs }, thread) as never) as unknown as Promise<number>;
         expect(await Promise.all([run(2, 0), run(0, 0), run(2, 0), run(1, 0)])).to.deep.equal([ids[2], ids[0], ids[2], ids[1]]);
         // A thread kept busy is judged busy through the measurements: the next file opens another.

@@ -22,7 +22,7 @@ import { Counter, Counters } from '../shared/counters.js';
 import { AsrestoreError } from '../shared/errors.js';
 import { listBackupFiles, type BackupFileEntry } from '../shared/io/local-files.js';
 import { createRunControl, isStopRequested, requestStop } from '../shared/run-control.js';
-import { LOAD_WINDOW_MS, spreadModeFrom, type SpreadMode } from '../shared/thread-load.js';
+import { LOAD_WINDOW_MS, PauseLedger, spreadModeFrom, type SpreadMode } from '../shared/thread-load.js';
 import type { WriteMode } from '../worker/batcher.js';
 import { InFlightLimit } from '../worker/in-flight-limit.js';
 import type { MetadataReply, MetadataRequest, RestoreFileResult, RestoreFileTask, RestoreRunSettings } from '../worker/restore-task.js';
@@ -294,6 +294,7 @@ async function restoreWithCluster(
     inFlightBuffer: InFlightLimit.createBuffer(options.maxAsyncBatches),
     throttleBuffer: throttle?.buffer ?? null,
     handOverWhenIdle: spread === 'always',
+    pauseLedgerBuffer: PauseLedger.createBuffer(options.eventLoops),
     verbose: options.verbose,
   };
 
@@ -345,7 +346,7 @@ async function restoreWithCluster(
   const stopMeasuring =
     placement === null
       ? null
-      : measureThreadLoad(workerPool, placement, LOAD_WINDOW_MS, () => {
+      : measureThreadLoad(workerPool, placement, LOAD_WINDOW_MS, new PauseLedger(run.pauseLedgerBuffer), () => {
           if (isStopRequested(control)) placement.cancelWaiting();
         });
   throttle?.start();

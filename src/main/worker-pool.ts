@@ -12,6 +12,7 @@ import type { Worker } from 'node:worker_threads';
 import { Piscina, queueOptionsSymbol, type PiscinaTask } from 'piscina';
 import type { WorkerResult, WorkerTask } from '../worker/worker.js';
 import type { WorkerPlacement } from './worker-placement.js';
+import { pausedBetween, utilizationNetOfPauses, type PauseLedger } from '../shared/thread-load.js';
 
 export const WORKER_FILENAME = fileURLToPath(new URL('../worker/worker.js', import.meta.url));
 
@@ -95,21 +96,24 @@ function placedBalancer(pool: WorkerPool, task: PiscinaTask, workers: PiscinaWor
 }
 
 /**
- * Measures each thread's event-loop utilisation every `windowMs` and reports it to `placement`
- * (threads in the order of {@link threadsInOrder}); `onWindow` runs after each window. Returns the stop.
+ * Measures each thread's event-loop utilisation every `windowMs`, less the time it paused on
+ * purpose (`pauses`), and reports it to `placement` (threads in the order of
+ * {@link threadsInOrder}); `onWindow` runs after each window. Returns the stop.
  */
-export function measureThreadLoad(pool: WorkerPool, placement: WorkerPlacement, windowMs: number, onWindow?: () => void): () => void {
-  const previous = new Map<number, { at: number; utilization: EventLoopUtilization }>();
+export function measureThreadLoad(pool: WorkerPool, placement: WorkerPlacement, windowMs: number, pauses: PauseLedger | null, onWindow?: () => void): () => void {
+  const previous = new Map<number, { at: number; utilization: EventLoopUtilization; paused: number }>();
   const timer = setInterval(() => {
     const threads = threadsInOrder(pool);
     for (let i = 0; i < threads.length && i < placement.threads; i++) {
       const worker = threads[i];
       const at = performance.now();
       const utilization = worker.performance.eventLoopUtilization();
+      const paused = pauses?.pausedMicros(worker.threadId) ?? 0;
       const before = previous.get(worker.threadId);
-      previous.set(worker.threadId, { at, utilization });
+      previous.set(worker.threadId, { at, utilization, paused });
       if (before !== undefined) {
-        placement.observe(i, worker.performance.eventLoopUtilization(utilization, before.utilization).utilization, before.at, at);
+        const window = worker.performance.eventLoopUtilization(utilization, before.utilization);
+        placement.observe(i, utilizationNetOfPauses(window, pausedBetween(before.paused, paused)), before.at, at);
       }
     }
     onWindow?.();

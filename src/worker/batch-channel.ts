@@ -109,14 +109,17 @@ export class BatchFanOut {
   private readonly writers: Writer[];
   private wake: (() => void) | null = null;
   /** This (the decoding) thread's load: batches go elsewhere only while it is busy. */
-  private readonly load = new ThreadLoadGauge();
+  private readonly load: ThreadLoadGauge;
 
   constructor(
     ports: readonly MessagePort[],
     private readonly maxOutstanding: number,
+    /** This thread's load (default: a gauge of its own). */
+    load: ThreadLoadGauge | null = null,
     /** Hand over while this thread has time to spare too. */
     private readonly handOverWhenIdle = false,
   ) {
+    this.load = load ?? new ThreadLoadGauge();
     this.writers = ports.map((port) => {
       const slots = Array.from({ length: Math.max(1, maxOutstanding) }, () => new SharedArrayBuffer(SLOT_BYTES));
       const writer: Writer = { port, slots, free: slots.map((_, i) => i), outstanding: 0, closed: false };

@@ -70,6 +70,8 @@ export interface RestoreRunSettings {
    * spare (ASRESTORE_TS_SPREAD=always); by default only while it is busy.
    */
   handOverWhenIdle: boolean;
+  /** Where each worker thread records the time it paused waiting for an in-flight place (a PauseLedger). */
+  pauseLedgerBuffer: SharedArrayBuffer;
   verbose: boolean;
 }
 
@@ -215,7 +217,7 @@ export async function restoreFile(task: RestoreFileTask): Promise<RestoreFileRes
     onFatal: fatal,
   });
   const throttle = run.throttleBuffer === null ? null : new ThrottleGate(run.throttleBuffer, counters);
-  const fanOut = task.writerPorts === undefined || task.writerPorts.length === 0 ? null : new BatchFanOut(task.writerPorts, run.maxAsyncBatches, run.handOverWhenIdle);
+  const fanOut = task.writerPorts === undefined || task.writerPorts.length === 0 ? null : new BatchFanOut(task.writerPorts, run.maxAsyncBatches, writer.load, run.handOverWhenIdle);
 
   let opened = false;
   const onRawBytes = (bytes: number): void => {

@@ -3,6 +3,7 @@
  * shared by every task the thread runs for that run, with the process-wide in-flight bound.
  */
 import { WriteClient } from '../shared/aerospike/write-client.js';
+import { PauseLedger, ThreadLoadGauge } from '../shared/thread-load.js';
 import { InFlightLimit } from './in-flight-limit.js';
 import type { RestoreRunSettings } from './restore-task.js';
 
@@ -10,6 +11,8 @@ export interface WriterContext {
   runId: string;
   client: WriteClient;
   limit: InFlightLimit;
+  /** This thread's load (its pauses in `limit` taken out). */
+  load: ThreadLoadGauge;
 }
 
 let writerContext: WriterContext | null = null;
@@ -30,6 +33,7 @@ export function writerFor(run: RestoreRunSettings): WriterContext {
     maxCommandsInFlight: run.maxAsyncBatches * perCommand * 64,
     maxConnectionsPerNode: run.maxAsyncBatches * perCommand,
   });
-  writerContext = { runId: run.runId, client, limit: new InFlightLimit(run.inFlightBuffer) };
+  const load = new ThreadLoadGauge(new PauseLedger(run.pauseLedgerBuffer));
+  writerContext = { runId: run.runId, client, limit: new InFlightLimit(run.inFlightBuffer, load), load };
   return writerContext;
 }

@@ -13,7 +13,8 @@ import type { AsbRecord } from '../../src/shared/asb/types.js';
 import { Counter, Counters } from '../../src/shared/counters.js';
 import { batchWritesSupported } from '../../src/main/restore.js';
 import { Batcher, statusOfClientError } from '../../src/worker/batcher.js';
-import { InFlightLimit } from '../../src/worker/in-flight-limit.js';
+import { InFlightLimit, PAUSE } from '../../src/worker/in-flight-limit.js';
+import type { ThreadLoad } from '../../src/shared/thread-load.js';
 import { handOverInto, handedOverSize, takeOver } from '../../src/worker/batch-channel.js';
 import { restoreWriteFlags } from '../../src/worker/write-policy.js';
 
@@ -105,6 +106,85 @@ describe('restore engine parts', () => {
       limit.release();
       await waiting;
       expect(limit.used).to.equal(2);
+    });
+  });
+
+  describe('InFlightLimit: a thread that finds every place taken', () => {
+    const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+    /** A limit of 4 whose thread held all 4 places while its answers came 20 ms apart. */
+    async function fullAfterSlowAnswers(state: ThreadLoad['state']): Promise<{ limit: InFlightLimit; pauses: number[] }> {
+      const pauses: number[] = [];
+      const limit = new InFlightLimit(InFlightLimit.createBuffer(4), { state, recordPause: (ms) => pauses.push(ms) });
+      for (let i = 0; i < 4; i++) expect(limit.acquire()).to.equal(null);
+      limit.release();
+      await sleep(20);
+      limit.release();
+      for (let i = 0; i < 2; i++) expect(limit.acquire()).to.equal(null);
+      return { limit, pauses };
+    }
+
+    it('pauses a share of its commands’ round trip (held x gap between answers), at most PAUSE.maxMs, when it has room', async () => {
+      const { limit, pauses } = await fullAfterSlowAnswers('room');
+      expect(limit.pauseMs).to.equal(PAUSE.maxMs); // 0.25 x 4 places x >= 20 ms, capped
+      const start = performance.now();
+      const waiting = limit.acquire();
+      expect(waiting).to.not.equal(null);
+      expect(performance.now() - start).to.be.at.least(PAUSE.maxMs - 1); // blocked: no other thread released
+      expect(pauses.length).to.equal(1);
+      expect(pauses[0]).to.be.within(PAUSE.maxMs - 1, PAUSE.maxMs + 40);
+      limit.release();
+      await waiting;
+      expect(limit.used).to.equal(4);
+    });
+
+    it('does not pause while busy or warming up, nor when its answers come fast', async () => {
+      for (const state of ['busy', 'warming-up'] as const) {
+        const { limit, pauses } = await fullAfterSlowAnswers(state);
+        const waiting = limit.acquire();
+        expect(pauses, state).to.deep.equal([]);
+        limit.release();
+        await waiting;
+      }
+      const pauses: number[] = [];
+      const fast = new InFlightLimit(InFlightLimit.createBuffer(2), { state: 'room', recordPause: (ms) => pauses.push(ms) });
+      for (let round = 0; round < 5; round++) {
+        expect(fast.acquire()).to.equal(null);
+        expect(fast.acquire()).to.equal(null);
+        fast.release();
+        fast.release();
+      }
+      expect(fast.pauseMs).to.equal(0);
+      fast.acquire();
+      fast.acquire();
+      const waiting = fast.acquire();
+      expect(pauses).to.deep.equal([]);
+      fast.release();
+      await waiting;
+    });
+
+    it('a pause ends early when another thread releases a place', async () => {
+      const { limit, pauses } = await fullAfterSlowAnswers('room');
+      const go = new Int32Array(new SharedArrayBuffer(4));
+      const other = new Worker(
+        `const { workerData } = require('node:worker_threads');
+         const cells = new Int32Array(workerData.limit, 0, 2);
+         const go = new Int32Array(workerData.go);
+         Atomics.wait(go, 0, 0);
+         const end = Date.now() + 2;
+         while (Date.now() < end);
+         Atomics.sub(cells, 0, 1);
+         Atomics.notify(cells, 0);`,
+        { eval: true, workerData: { limit: limit.buffer, go: go.buffer } },
+      );
+      await new Promise((resolve) => other.once('online', resolve));
+      Atomics.store(go, 0, 1);
+      Atomics.notify(go, 0);
+      const waiting = limit.acquire(); // blocks in its pause until the other thread releases
+      if (waiting !== null) await waiting;
+      await other.terminate();
+      expect(pauses.length).to.equal(1);
+      expect(pauses[0]).to.be.below(PAUSE.maxMs);
+      expect(limit.used).to.equal(4);
     });
   });
 

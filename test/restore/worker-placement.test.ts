@@ -3,10 +3,20 @@
  * honouring a placement (real worker threads), and a thread's own load gauge.
  */
 import { fileURLToPath } from 'node:url';
+import { Worker, threadId } from 'node:worker_threads';
 import { expect } from 'chai';
 import { WorkerPlacement } from '../../src/main/worker-placement.js';
 import { createWorkerPool, measureThreadLoad, placedOn, threadsInOrder } from '../../src/main/worker-pool.js';
-import { BUSY_UTILIZATION, LOAD_WINDOW_MS, ThreadLoadGauge, WARM_UP_MS, spreadModeFrom } from '../../src/shared/thread-load.js';
+import {
+  BUSY_UTILIZATION,
+  LOAD_WINDOW_MS,
+  PauseLedger,
+  ThreadLoadGauge,
+  WARM_UP_MS,
+  pausedBetween,
+  spreadModeFrom,
+  utilizationNetOfPauses,
+} from '../../src/shared/thread-load.js';
 
 const ROOM = 0.35;
 const BUSY = 0.95;
@@ -138,7 +148,7 @@ describe('worker placement', () => {
       const pool = createWorkerPool({ threads: 3, concurrentTasks: 6, placed: true, filename });
       const placement = new WorkerPlacement({ threads: 3, warmUpMs: 0 });
       const observed: number[][] = [];
-      const stop = measureThreadLoad(pool, placement, 20, () => observed.push(placement.files));
+      const stop = measureThreadLoad(pool, placement, 20, null, () => observed.push(placement.files));
       try {
         const ids = threadsInOrder(pool).map((worker) => worker.threadId);
         const run = (thread: number, spinMs: number) => pool.run(placedOn({ spinMs }, thread) as never) as unknown as Promise<number>;
@@ -156,6 +166,36 @@ describe('worker placement', () => {
         expect(placement.files).to.deep.equal([1, 1, 0]);
         expect(await spinning).to.equal(ids[0]);
         expect(observed.length).to.be.greaterThan(3);
+      } finally {
+        stop();
+        await pool.destroy();
+      }
+    });
+
+    it('a thread whose busy time was a pause is measured as having room', async function () {
+      this.timeout(20_000);
+      const filename = fileURLToPath(new URL('../support/thread-id-worker.js', import.meta.url));
+      const pool = createWorkerPool({ threads: 2, concurrentTasks: 2, placed: true, filename });
+      const pauses = PauseLedger.createBuffer(2);
+      const placement = new WorkerPlacement({ threads: 2, warmUpMs: 0 });
+      const stop = measureThreadLoad(pool, placement, 20, new PauseLedger(pauses));
+      try {
+        await pool.run(placedOn({ spinMs: 0 }, 0) as never); // started
+        // One spin of 300 ms, recorded as a pause when it ends: windows that end before it see a
+        // busy thread, so the spin is cut in pieces recorded one by one.
+        const spinning = (async () => {
+          for (let i = 0; i < 15; i++) await pool.run(placedOn({ spinMs: 20, pauses }, 0) as never);
+        })();
+        await new Promise((resolve) => setTimeout(resolve, 60));
+        expect(placement.tryPlace(performance.now())).to.equal(0);
+        let next: number | null = null;
+        const deadline = performance.now() + 250;
+        while (next === null && performance.now() < deadline) {
+          await new Promise((resolve) => setTimeout(resolve, 20));
+          next = placement.tryPlace(performance.now());
+        }
+        expect(next).to.equal(0);
+        await spinning;
       } finally {
         stop();
         await pool.destroy();
@@ -183,6 +223,57 @@ describe('worker placement', () => {
         gauge.isBusy();
       }
       expect(gauge.isBusy()).to.equal(false);
+    });
+  });
+
+  describe('pauses taken out of a thread’s load', () => {
+    it('a thread’s pauses are summed in its own slot of the ledger, which another thread reads by thread id', async () => {
+      const buffer = PauseLedger.createBuffer(2);
+      const worker = new Worker(
+        `const { parentPort, workerData } = require('node:worker_threads');
+         import(workerData.module).then(({ PauseLedger }) => {
+           const ledger = new PauseLedger(workerData.buffer);
+           ledger.add(1.5);
+           ledger.add(1.5);
+           parentPort.postMessage('done');
+         });`,
+        { eval: true, workerData: { buffer, module: new URL('../../src/shared/thread-load.js', import.meta.url).href } },
+      );
+      await new Promise((resolve) => worker.once('message', resolve));
+      const ledger = new PauseLedger(buffer);
+      expect(ledger.pausedMicros(worker.threadId)).to.equal(3000);
+      ledger.add(0.25);
+      expect(ledger.pausedMicros(threadId)).to.equal(250);
+      expect(ledger.pausedMicros(worker.threadId + 1000)).to.equal(0);
+      await worker.terminate();
+      // Totals wrap at 2^32 microseconds; differences over a window do not.
+      expect(pausedBetween(2 ** 32 - 300, 200)).to.equal(0.5);
+    });
+
+    it('utilisation net of pauses', () => {
+      expect(utilizationNetOfPauses({ idle: 50, active: 50, utilization: 0.5 }, 30)).to.be.closeTo(0.2, 1e-9);
+      expect(utilizationNetOfPauses({ idle: 10, active: 20, utilization: 2 / 3 }, 25)).to.equal(0);
+      expect(utilizationNetOfPauses({ idle: 0, active: 0, utilization: 0 }, 0)).to.equal(0);
+    });
+
+    it('a thread that spent its time paused has room, though its event loop was never idle', () => {
+      const gauge = new ThreadLoadGauge();
+      const spin = (ms: number, pausing: boolean): void => {
+        const end = performance.now() + ms;
+        let last = performance.now();
+        while (performance.now() < end) {
+          const now = performance.now();
+          if (pausing) gauge.recordPause(now - last);
+          last = now;
+          void gauge.state;
+        }
+      };
+      spin(WARM_UP_MS + 50, false);
+      expect(gauge.state).to.equal('warming-up');
+      spin(2.5 * LOAD_WINDOW_MS, true);
+      expect(gauge.state).to.equal('room');
+      spin(2.5 * LOAD_WINDOW_MS, false);
+      expect(gauge.state).to.equal('busy');
     });
   });
 

@@ -4,7 +4,7 @@
  * records/s, the restorer's CPU-seconds per million records (user + system of the asrestore
  * process, all its threads) and its peak RSS.
  *
- *   npm run bench:restore [-- --records 1000000 --files 7 --record-size 476 --nodes 3 --backup DIR --runs default,el1,...]
+ *   npm run bench:restore [-- --records 1000000 --files 7 --record-size 476 --nodes 3 --backup DIR --runs default,el1,... --repeat N]
  *
  * The backup (restore-bench mix: int, 3 strings, double, list, map, blob) is generated once and
  * kept under the OS temp folder for later runs. Configurations: the defaults, the defaults with
@@ -12,8 +12,11 @@
  * is also printed against), --event-loops 1 and 2, --parallel 1, 2, 8 and 20, and the defaults on
  * a single file of the backup (peak RSS must not grow with the backup's size), also spread.
  *
- * A first restore of one file, not reported, warms the cluster's nodes up, so that the first
- * configuration does not meet colder nodes than the others.
+ * A first restore of the whole backup, not reported, warms the cluster's nodes up, so that the
+ * first configuration does not meet colder nodes than the others (after one file only, the first
+ * configuration still ran up to a third above the same settings measured later). With --repeat N
+ * the configurations run round after round, N times, and a last table gives each one's median (this
+ * shared machine moves the same run by 10-20%).
  *
  * Internally the script runs itself with `--child ARGS...` to host one asrestore run in a fresh
  * process and report that process's CPU time and peak RSS on fd 3.
@@ -109,6 +112,7 @@ async function main(): Promise<void> {
       nodes: { type: 'string' },
       backup: { type: 'string' },
       runs: { type: 'string' },
+      repeat: { type: 'string' },
     },
   });
   const records = Number(values.records ?? 1_000_000);
@@ -116,6 +120,7 @@ async function main(): Promise<void> {
   const recordSize = Number(values['record-size'] ?? 476);
   const nodes = Number(values.nodes ?? 3);
   const backupDir = values.backup ?? join(tmpdir(), `asrestore-bench-${records}-${files}-${recordSize}`);
+  const repeat = Math.max(1, Number(values.repeat ?? 1));
 
   if (!existsSync(backupDir) || readdirSync(backupDir).filter((name) => name.endsWith('.asb')).length !== files) {
     process.stdout.write(`generating ${records} records (${recordSize} B each, ${files} files) into ${backupDir} ...\n`);
@@ -152,24 +157,45 @@ async function main(): Promise<void> {
   try {
     // The cluster's nodes start cold (their own code not yet optimised, their stores empty): a
     // first restore, not reported, keeps that from weighing on whichever run comes first.
-    process.stdout.write(`warming the cluster up (one file, not reported) ...\n`);
+    process.stdout.write(`warming the cluster up (the whole backup, not reported) ...\n`);
     await truncate(cluster.hosts);
-    await runChild(['-h', cluster.hosts, '-i', firstFile], logPath);
+    await runChild(['-h', cluster.hosts, '-d', backupDir], logPath);
     const header = `${'run'.padEnd(10)} ${'arguments'.padEnd(28)} ${'records/s'.padStart(10)} ${'CPU s/M rec'.padStart(12)} ${'peak RSS MB'.padStart(12)} ${'wall s'.padStart(8)}  exit`;
+    const line = (name: string, args: string, recordsPerSecond: number, cpu: number, rss: number, wall: number, exit: string): string =>
+      `${name.padEnd(10)} ${args.padEnd(28)} ${Math.round(recordsPerSecond).toString().padStart(10)} ${cpu.toFixed(2).padStart(12)} ` +
+      `${rss.toFixed(0).padStart(12)} ${wall.toFixed(1).padStart(8)}  ${exit}\n`;
+    const shownArgs = (run: (typeof runs)[number]): string =>
+      [...(run.env === undefined ? [] : ['SPREAD=always']), ...run.args.filter((arg) => arg !== backupDir && arg !== firstFile)].join(' ');
     process.stdout.write(header + '\n' + '-'.repeat(header.length) + '\n');
+    const reports = new Map<string, ChildReport[]>();
+    for (let round = 0; round < repeat; round++) {
+      for (const run of runs) {
+        await truncate(cluster.hosts);
+        const report = await runChild(['-h', cluster.hosts, ...run.args], logPath, run.env);
+        reports.set(run.name, [...(reports.get(run.name) ?? []), report]);
+        process.stdout.write(
+          line(run.name, shownArgs(run), run.records / report.wallSeconds, (report.cpuSeconds / run.records) * 1e6, report.maxRssMb, report.wallSeconds, String(report.exitCode)),
+        );
+      }
+    }
+    const median = (values: number[]): number => {
+      const sorted = [...values].sort((a, b) => a - b);
+      const mid = sorted.length >> 1;
+      return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+    };
     const cpuPerMillion = new Map<string, number>();
     for (const run of runs) {
-      await truncate(cluster.hosts);
-      const report = await runChild(['-h', cluster.hosts, ...run.args], logPath, run.env);
-      cpuPerMillion.set(run.name, (report.cpuSeconds / run.records) * 1e6);
-      const shownArgs =
-        [...(run.env === undefined ? [] : ['SPREAD=always']), ...run.args.filter((arg) => arg !== backupDir && arg !== firstFile)].join(' ') ||
-        '(defaults)';
-      process.stdout.write(
-        `${run.name.padEnd(10)} ${shownArgs.padEnd(28)} ${Math.round(run.records / report.wallSeconds).toString().padStart(10)} ` +
-          `${((report.cpuSeconds / run.records) * 1e6).toFixed(2).padStart(12)} ${report.maxRssMb.toFixed(0).padStart(12)} ` +
-          `${report.wallSeconds.toFixed(1).padStart(8)}  ${report.exitCode}\n`,
-      );
+      const own = reports.get(run.name)!;
+      cpuPerMillion.set(run.name, median(own.map((report) => (report.cpuSeconds / run.records) * 1e6)));
+    }
+    if (repeat > 1) {
+      process.stdout.write(`\nmedians of ${repeat} rounds (peak RSS: the largest)\n${header}\n${'-'.repeat(header.length)}\n`);
+      for (const run of runs) {
+        const own = reports.get(run.name)!;
+        const wall = median(own.map((report) => report.wallSeconds));
+        const exits = [...new Set(own.map((report) => report.exitCode))].join('/');
+        process.stdout.write(line(run.name, shownArgs(run), run.records / wall, cpuPerMillion.get(run.name)!, Math.max(...own.map((r) => r.maxRssMb)), wall, exits));
+      }
     }
     const baseline = cpuPerMillion.get('spread');
     if (baseline !== undefined) {

@@ -400,7 +400,8 @@ async function restoreWithCluster(
         if (placement === null) return runUnit(file.path, true, undefined, file.size);
         const thread = await placement.waitForPlace(performance.now());
         if (thread === null) return null;
-        ver(`${file.path}: on worker thread ${thread + 1} (files per thread: ${placement.files.join(', ')})`);
+        const judged = placement.utilizations.map((u) => (Number.isNaN(u) ? '-' : u.toFixed(2)));
+        ver(`${file.path}: on worker thread ${thread + 1} (files per thread: ${placement.files.join(', ')}; last utilisation judged: ${judged.join(', ')})`);
         try {
           return isStopRequested(control) ? null : await runUnit(file.path, true, undefined, file.size, thread);
         } finally {

@@ -31,6 +31,8 @@ interface ThreadLoad {
   changedAt: number;
   /** Windows that start before this are not judged (the warm-up of its first file). */
   judgedFrom: number;
+  /** The utilisation of the last window judged (NaN: none yet). */
+  lastJudged: number;
   started: boolean;
 }
 
@@ -55,6 +57,7 @@ export class WorkerPlacement {
       probing: false,
       changedAt: -Infinity,
       judgedFrom: Infinity,
+      lastJudged: NaN,
       started: false,
     }));
   }
@@ -66,6 +69,11 @@ export class WorkerPlacement {
   /** Files on each thread (for tests and logs). */
   get files(): number[] {
     return this.loads.map((load) => load.files);
+  }
+
+  /** Each thread's utilisation in its last judged window, NaN where none was judged (for logs). */
+  get utilizations(): number[] {
+    return this.loads.map((load) => load.lastJudged);
   }
 
   /**
@@ -115,6 +123,7 @@ export class WorkerPlacement {
       if (utilization < this.busyUtilization) load.fits = Math.max(load.fits, load.files);
       else load.fits = Math.min(load.fits, load.files - 1);
       load.probing = false;
+      load.lastJudged = utilization;
     }
     this.wakeWaiters(end);
   }

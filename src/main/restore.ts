@@ -24,7 +24,7 @@ import { listBackupFiles, type BackupFileEntry } from '../shared/io/local-files.
 import { createRunControl, isStopRequested, requestStop } from '../shared/run-control.js';
 import { LOAD_WINDOW_MS, PauseLedger, spreadModeFrom, type SpreadMode } from '../shared/thread-load.js';
 import type { WriteMode } from '../worker/batcher.js';
-import { InFlightLimit } from '../worker/in-flight-limit.js';
+import { InFlightLimit } from '../shared/aerospike/in-flight-limit.js';
 import type { MetadataReply, MetadataRequest, RestoreFileResult, RestoreFileTask, RestoreRunSettings } from '../worker/restore-task.js';
 import type { WriteBatchesResult, WriteBatchesTask } from '../worker/batch-channel.js';
 import { restoreWriteFlags } from '../worker/write-policy.js';

@@ -37,7 +37,7 @@ import {
 } from './record-outcome.js';
 import { RetryState, retriesExhaustedError, type RetryPolicy, type Sleep } from './retry-policy.js';
 import type { RestoreWriteFlags } from './write-policy.js';
-import type { InFlightLimit } from './in-flight-limit.js';
+import type { InFlightLimit } from '../shared/aerospike/in-flight-limit.js';
 
 // ---------------------------------------------------------------------------------------------
 // Client failures as C client statuses

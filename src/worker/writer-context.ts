@@ -4,7 +4,7 @@
  */
 import { WriteClient } from '../shared/aerospike/write-client.js';
 import { PauseLedger, ThreadLoadGauge } from '../shared/thread-load.js';
-import { InFlightLimit } from './in-flight-limit.js';
+import { InFlightLimit } from '../shared/aerospike/in-flight-limit.js';
 import type { RestoreRunSettings } from './restore-task.js';
 
 export interface WriterContext {

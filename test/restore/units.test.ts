@@ -13,7 +13,7 @@ import type { AsbRecord } from '../../src/shared/asb/types.js';
 import { Counter, Counters } from '../../src/shared/counters.js';
 import { batchWritesSupported } from '../../src/main/restore.js';
 import { Batcher, statusOfClientError } from '../../src/worker/batcher.js';
-import { InFlightLimit, PAUSE } from '../../src/worker/in-flight-limit.js';
+import { InFlightLimit, PAUSE } from '../../src/shared/aerospike/in-flight-limit.js';
 import type { ThreadLoad } from '../../src/shared/thread-load.js';
 import { handOverInto, handedOverSize, takeOver } from '../../src/worker/batch-channel.js';
 import { restoreWriteFlags } from '../../src/worker/write-policy.js';

@@ -1,11 +1,11 @@
 /**
- * The process-wide bound on batches in flight (--max-async-batches), shared by every worker thread
- * through a SharedArrayBuffer. Its own module: the coordinator creates the buffer without loading
- * the write path.
+ * A process-wide bound on commands in flight, shared by every thread that writes through a
+ * SharedArrayBuffer (the restore's --max-async-batches), and how a thread waits for a place. Its
+ * own module: the coordinator creates the buffer without loading the write path.
  */
 import { performance } from 'node:perf_hooks';
-import { waitWhileEqual } from '../shared/shared-wait.js';
-import type { ThreadLoad } from '../shared/thread-load.js';
+import { waitWhileEqual } from '../shared-wait.js';
+import type { ThreadLoad } from '../thread-load.js';
 
 const SLOT_USED = 0;
 const SLOT_LIMIT = 1;

@@ -1048,7 +1048,8 @@ Configuration File Allowed Options
       --threads <n>   DEPRECATED: use --parallel.
       --event-loops <n>
                       Worker threads (decoding and writing). Default: the CPUs
-                      available to the process (cgroup quota included).
+                      available to the process (cgroup quota included). A
+                      thread takes files once the others are busy.
   -m, --machine <path>
                       Append machine-readable status updates to the given path.
   -B, --bin-list <bin 1>[,<bin 2>[,...]]

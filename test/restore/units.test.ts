@@ -111,11 +111,11 @@ describe('restore engine parts', () => {
 
   describe('InFlightLimit: a thread that finds every place taken', () => {
     const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-    /** A limit of 4 whose thread held all 4 places while its answers came 20 ms apart. */
-    async function fullAfterSlowAnswers(state: ThreadLoad['state']): Promise<{ limit: InFlightLimit; pauses: number[] }> {
+    /** A limit of `places` whose thread held them all while its answers came 20 ms apart. */
+    async function fullAfterSlowAnswers(state: ThreadLoad['state'], places: number = PAUSE.minHeld): Promise<{ limit: InFlightLimit; pauses: number[] }> {
       const pauses: number[] = [];
-      const limit = new InFlightLimit(InFlightLimit.createBuffer(4), { state, recordPause: (ms) => pauses.push(ms) });
-      for (let i = 0; i < 4; i++) expect(limit.acquire()).to.equal(null);
+      const limit = new InFlightLimit(InFlightLimit.createBuffer(places), { state, recordPause: (ms) => pauses.push(ms) });
+      for (let i = 0; i < places; i++) expect(limit.acquire()).to.equal(null);
       limit.release();
       await sleep(20);
       limit.release();
@@ -125,7 +125,7 @@ describe('restore engine parts', () => {
 
     it('pauses a share of its commands’ round trip (held x gap between answers), at most PAUSE.maxMs, when it has room', async () => {
       const { limit, pauses } = await fullAfterSlowAnswers('room');
-      expect(limit.pauseMs).to.equal(PAUSE.maxMs); // 0.25 x 4 places x >= 20 ms, capped
+      expect(limit.pauseMs).to.equal(PAUSE.maxMs); // 0.25 x 8 places x >= 20 ms, capped
       const start = performance.now();
       const waiting = limit.acquire();
       expect(waiting).to.not.equal(null);
@@ -134,7 +134,16 @@ describe('restore engine parts', () => {
       expect(pauses[0]).to.be.within(PAUSE.maxMs - 1, PAUSE.maxMs + 40);
       limit.release();
       await waiting;
-      expect(limit.used).to.equal(4);
+      expect(limit.used).to.equal(PAUSE.minHeld);
+    });
+
+    it('does not pause while it holds fewer than PAUSE.minHeld places: the cluster would run dry', async () => {
+      const { limit, pauses } = await fullAfterSlowAnswers('room', PAUSE.minHeld - 1);
+      expect(limit.pauseMs).to.equal(0);
+      const waiting = limit.acquire();
+      expect(pauses).to.deep.equal([]);
+      limit.release();
+      await waiting;
     });
 
     it('does not pause while busy or warming up, nor when its answers come fast', async () => {
@@ -146,16 +155,14 @@ describe('restore engine parts', () => {
         await waiting;
       }
       const pauses: number[] = [];
-      const fast = new InFlightLimit(InFlightLimit.createBuffer(2), { state: 'room', recordPause: (ms) => pauses.push(ms) });
+      const places = PAUSE.minHeld;
+      const fast = new InFlightLimit(InFlightLimit.createBuffer(places), { state: 'room', recordPause: (ms) => pauses.push(ms) });
       for (let round = 0; round < 5; round++) {
-        expect(fast.acquire()).to.equal(null);
-        expect(fast.acquire()).to.equal(null);
-        fast.release();
-        fast.release();
+        for (let i = 0; i < places; i++) expect(fast.acquire()).to.equal(null);
+        for (let i = 0; i < places; i++) fast.release();
       }
       expect(fast.pauseMs).to.equal(0);
-      fast.acquire();
-      fast.acquire();
+      for (let i = 0; i < places; i++) fast.acquire();
       const waiting = fast.acquire();
       expect(pauses).to.deep.equal([]);
       fast.release();
@@ -184,7 +191,7 @@ describe('restore engine parts', () => {
       await other.terminate();
       expect(pauses.length).to.equal(1);
       expect(pauses[0]).to.be.below(PAUSE.maxMs);
-      expect(limit.used).to.equal(4);
+      expect(limit.used).to.equal(PAUSE.minHeld);
     });
   });
 

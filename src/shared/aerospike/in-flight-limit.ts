@@ -20,10 +20,11 @@ const RECHECK_MS = 250;
  * another thread's release ends early), it finds several answers waiting and handles them in one
  * go. The pause is a share of the time this thread's own commands take to come back (places held
  * x the mean time between its answers, Little's law), so that the cluster keeps most of its queue,
- * and at most MAX_MS; below MIN_MS it is skipped. A busy thread never pauses: there the waits are
- * short and the time is better spent decoding.
+ * and at most maxMs; below minMs it is skipped, and so it is while the thread holds fewer than
+ * minHeld places (the cluster would run dry while the thread sleeps on the answers it has). A busy
+ * thread never pauses: there the waits are short and the time is better spent decoding.
  */
-export const PAUSE = { share: 0.25, minMs: 1, maxMs: 10 } as const;
+export const PAUSE = { share: 0.25, minMs: 1, maxMs: 10, minHeld: 8 } as const;
 /** Weight of the newest gap in the running mean of the gaps between answers. */
 const GAP_WEIGHT = 0.2;
 /** Longer gaps (an idle spell) count as this long. */
@@ -112,6 +113,7 @@ export class InFlightLimit {
 
   /** How long a thread that finds every place taken pauses (0: not at all). */
   get pauseMs(): number {
+    if (this.held < PAUSE.minHeld) return 0;
     const ms = Math.min(PAUSE.maxMs, PAUSE.share * this.held * this.answerGapMs);
     return ms >= PAUSE.minMs ? ms : 0;
   }

@@ -44,13 +44,12 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
   const threads = Math.max(1, Math.floor(options.threads));
   const perThread = Math.max(1, Math.ceil(options.concurrentTasks / threads));
   const placed = options.placed === true;
-  let pool: WorkerPool | null = null;
-  pool = new Piscina<WorkerTask, WorkerResult>({
+  const pool: WorkerPool = new Piscina<WorkerTask, WorkerResult>({
     filename: options.filename ?? WORKER_FILENAME,
     minThreads: threads,
     maxThreads: threads,
     concurrentTasksPerWorker: placed ? Math.max(1, options.concurrentTasks) : perThread,
-    ...(placed ? { loadBalancer: (task: PiscinaTask, workers: PiscinaWorker[]) => placedBalancer(pool!, task, workers) } : {}),
+    ...(placed ? { loadBalancer: (task: PiscinaTask, workers: PiscinaWorker[]) => placedBalancer(pool, task, workers) } : {}),
     atomics: 'disabled',
     resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB },
     // The coordinator destroys the pool when the run ends; idle workers must not go away before.

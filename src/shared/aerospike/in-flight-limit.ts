@@ -33,7 +33,7 @@ const MAX_GAP_MS = 50;
 /**
  * A counting semaphore in a SharedArrayBuffer (int32 used, int32 limit): every worker thread that
  * attaches to the same buffer shares the bound. Waiting is Atomics.waitAsync, so a waiting thread
- * keeps serving its sockets.
+ * keeps serving its sockets (after its pause, when it takes one: see PAUSE).
  */
 export class InFlightLimit {
   static readonly BYTES = 8;

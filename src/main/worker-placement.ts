@@ -10,15 +10,21 @@
  * one more file only after its event loop was seen with room to spare at its current number of
  * files, and another thread is opened only when every opened one is busy.
  *
- * "Busy" is judged from the event-loop utilisation over one measurement window (thread-load.ts). A
- * window counts only when the thread's number of files did not change during it, and not within
- * the warm-up of the thread's first file. A thread once opened has paid its costs: when it has no
+ * "Busy" is judged from the event-loop utilisation over measurement windows (thread-load.ts): one
+ * window below the threshold shows room, BUSY_WINDOWS in a row at or above it show a busy thread
+ * (one busy window alone can be a collection or a compile: on the benchmark, single windows at
+ * 0.73-1.00 opened a second thread that the next windows showed was not needed). A window counts
+ * only when the thread's number of files did not change during it, and not within the warm-up of
+ * the thread's first file. A thread once opened has paid its costs: when it has no
  * file left, it takes the next one first.
  *
  * This class only decides; the caller measures (worker-pool.ts) and starts the files.
  */
 
 import { BUSY_UTILIZATION, WARM_UP_MS } from '../shared/thread-load.js';
+
+/** Windows in a row at or above the threshold that make a thread busy. */
+export const BUSY_WINDOWS = 2;
 
 interface ThreadLoad {
   /** Files placed on the thread and not finished. */
@@ -33,6 +39,8 @@ interface ThreadLoad {
   judgedFrom: number;
   /** The utilisation of the last window judged (NaN: none yet). */
   lastJudged: number;
+  /** Windows in a row at or above the threshold since `files` last changed. */
+  busyWindows: number;
   started: boolean;
 }
 
@@ -58,6 +66,7 @@ export class WorkerPlacement {
       changedAt: -Infinity,
       judgedFrom: Infinity,
       lastJudged: NaN,
+      busyWindows: 0,
       started: false,
     }));
   }
@@ -109,6 +118,7 @@ export class WorkerPlacement {
     const load = this.loads[thread];
     load.files = Math.max(0, load.files - 1);
     load.changedAt = now;
+    load.busyWindows = 0;
     if (load.files === 0) load.probing = false;
     this.wakeWaiters(now);
   }
@@ -120,10 +130,15 @@ export class WorkerPlacement {
   observe(thread: number, utilization: number, start: number, end: number): void {
     const load = this.loads[thread];
     if (load.files > 0 && start >= load.changedAt && start >= load.judgedFrom && end > start) {
-      if (utilization < this.busyUtilization) load.fits = Math.max(load.fits, load.files);
-      else load.fits = Math.min(load.fits, load.files - 1);
-      load.probing = false;
       load.lastJudged = utilization;
+      if (utilization < this.busyUtilization) {
+        load.busyWindows = 0;
+        load.fits = Math.max(load.fits, load.files);
+        load.probing = false;
+      } else if (++load.busyWindows >= BUSY_WINDOWS) {
+        load.fits = Math.min(load.fits, load.files - 1);
+        load.probing = false;
+      }
     }
     this.wakeWaiters(end);
   }
@@ -164,6 +179,7 @@ export class WorkerPlacement {
     const load = this.loads[thread];
     load.files++;
     load.changedAt = now;
+    load.busyWindows = 0;
     if (probe) load.probing = true;
     if (!load.started) {
       load.started = true;

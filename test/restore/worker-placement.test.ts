@@ -5,7 +5,7 @@
 import { fileURLToPath } from 'node:url';
 import { Worker, threadId } from 'node:worker_threads';
 import { expect } from 'chai';
-import { WorkerPlacement } from '../../src/main/worker-placement.js';
+import { BUSY_WINDOWS, WorkerPlacement } from '../../src/main/worker-placement.js';
 import { createWorkerPool, measureThreadLoad, placedOn, threadsInOrder } from '../../src/main/worker-pool.js';
 import {
   BUSY_UTILIZATION,
@@ -20,6 +20,12 @@ import {
 
 const ROOM = 0.35;
 const BUSY = 0.95;
+
+/** BUSY_WINDOWS windows in a row at `utilization`, the first from `start`; returns the end. */
+function busyFor(placement: WorkerPlacement, thread: number, start: number, utilization = BUSY): number {
+  for (let i = 0; i < BUSY_WINDOWS; i++, start += LOAD_WINDOW_MS) placement.observe(thread, utilization, start, start + LOAD_WINDOW_MS);
+  return start;
+}
 
 /** Places files one after another while the placement allows it; the threads chosen. */
 function placeAll(placement: WorkerPlacement, now: number, max = 100): number[] {
@@ -53,16 +59,36 @@ describe('worker placement', () => {
       const placement = new WorkerPlacement({ threads: 3 });
       expect(placeAll(placement, 0)).to.deep.equal([0]);
       placement.observe(0, BUSY, 600, 700);
-      expect(placeAll(placement, 700)).to.deep.equal([1]);
-      // Thread 1 is in the warm-up of its first file until 1200: the next choice waits for it.
+      expect(placement.tryPlace(700), 'one busy window').to.equal(null);
       placement.observe(0, BUSY, 700, 800);
-      placement.observe(1, BUSY, 1100, 1200);
-      expect(placement.tryPlace(1200)).to.equal(null);
+      expect(placeAll(placement, 800)).to.deep.equal([1]);
+      // Thread 1 is in the warm-up of its first file until 1300: the next choice waits for it.
       placement.observe(1, BUSY, 1200, 1300);
-      expect(placeAll(placement, 1300)).to.deep.equal([2]);
-      placement.observe(2, BUSY, 1800, 1900);
-      expect(placeAll(placement, 1900, 5)).to.deep.equal([0, 1, 2, 0, 1]);
+      expect(placement.tryPlace(1300)).to.equal(null);
+      const end = busyFor(placement, 1, 1300);
+      expect(placeAll(placement, end)).to.deep.equal([2]);
+      busyFor(placement, 2, end + WARM_UP_MS);
+      expect(placeAll(placement, end + WARM_UP_MS + 2 * LOAD_WINDOW_MS, 5)).to.deep.equal([0, 1, 2, 0, 1]);
       expect(placement.files).to.deep.equal([3, 3, 2]);
+    });
+
+    it('one busy window alone (a collection, a compile) opens nothing; a window with room in between starts the count again', () => {
+      const placement = new WorkerPlacement({ threads: 2 });
+      placement.tryPlace(0);
+      placement.observe(0, BUSY, 600, 700);
+      placement.observe(0, ROOM, 700, 800);
+      expect(placement.tryPlace(800)).to.equal(0); // room at 1 file: a second one
+      placement.observe(0, BUSY, 900, 1000);
+      placement.observe(0, ROOM, 1000, 1100);
+      placement.observe(0, BUSY, 1100, 1200);
+      expect(placement.utilizations[0]).to.equal(BUSY);
+      expect(placement.tryPlace(1200)).to.equal(0); // room at 2 files: a third one
+      placement.observe(0, BUSY, 1300, 1400);
+      placement.finished(0, 1450); // a change between two busy windows starts the count again
+      placement.observe(0, BUSY, 1500, 1600);
+      expect(placement.tryPlace(1600)).to.equal(null);
+      placement.observe(0, BUSY, 1600, 1700);
+      expect(placement.tryPlace(1700)).to.equal(1);
     });
 
     it('judges only windows in which the number of files did not change', () => {
@@ -71,15 +97,16 @@ describe('worker placement', () => {
       placement.observe(0, ROOM, 600, 700);
       expect(placement.tryPlace(750)).to.equal(0);
       placement.observe(0, BUSY, 700, 800); // the file placed at 750 ran for part of it only
-      expect(placement.tryPlace(800)).to.equal(null);
       placement.observe(0, BUSY, 800, 900);
-      expect(placement.tryPlace(900)).to.equal(1);
-      placement.finished(0, 950);
-      placement.observe(0, ROOM, 900, 1000); // a file finished during it
-      placement.observe(1, ROOM, 1400, 1500);
+      expect(placement.tryPlace(900)).to.equal(null);
+      placement.observe(0, BUSY, 900, 1000);
+      expect(placement.tryPlace(1000)).to.equal(1);
+      placement.finished(0, 1050);
+      placement.observe(0, ROOM, 1000, 1100); // a file finished during it
+      placement.observe(1, ROOM, 1500, 1600);
       expect(placement.files).to.deep.equal([1, 1]);
       // Thread 0 was last judged busy at 2 files: it carries 1 for sure, 2 is a probe again.
-      expect(placement.tryPlace(1500)).to.equal(0);
+      expect(placement.tryPlace(1600)).to.equal(0);
     });
 
     it('a thread seen with room at 3 files takes files back to 3 at once, the 4th after a window', () => {
@@ -105,18 +132,18 @@ describe('worker placement', () => {
       placement.observe(0, ROOM, 600, 700);
       placement.tryPlace(700);
       placement.observe(0, ROOM, 700, 800); // room at 2
-      placement.observe(0, BUSY_UTILIZATION, 800, 900); // busy at 2 (the threshold counts as busy)
-      expect(placeAll(placement, 900)).to.deep.equal([1]);
+      const end = busyFor(placement, 0, 800, BUSY_UTILIZATION); // busy at 2 (the threshold counts as busy)
+      expect(placeAll(placement, end)).to.deep.equal([1]);
     });
 
     it('an opened thread left without files takes the next one even while another is being judged', () => {
       const placement = new WorkerPlacement({ threads: 2 });
       placement.tryPlace(0);
-      placement.observe(0, BUSY, 600, 700);
-      expect(placement.tryPlace(700)).to.equal(1);
-      placement.finished(0, 750);
-      expect(placement.tryPlace(760)).to.equal(0);
-      expect(placement.tryPlace(760)).to.equal(null);
+      const end = busyFor(placement, 0, 600);
+      expect(placement.tryPlace(end)).to.equal(1);
+      placement.finished(0, end + 50);
+      expect(placement.tryPlace(end + 60)).to.equal(0);
+      expect(placement.tryPlace(end + 60)).to.equal(null);
     });
 
     it('waiting callers are placed in order as measurements allow, and released with null on cancel', async () => {
@@ -128,7 +155,7 @@ describe('worker placement', () => {
       const fourth = placement.waitForPlace(30).then((thread) => order.push(thread));
       await Promise.resolve();
       expect(order).to.deep.equal([]);
-      placement.observe(0, BUSY, 600, 700); // opens thread 1 for the second caller
+      busyFor(placement, 0, 600); // opens thread 1 for the second caller
       await second;
       expect(order).to.deep.equal([1]);
       placement.finished(first!, 750); // thread 0 was opened and has no file: the third caller

@@ -282,6 +282,23 @@ describe('restore: semantics on generated backups (3-node cluster)', function ()
       expect(stats.reduce((sum, s) => sum + s.batchRequests, 0)).to.equal(0);
     });
 
+    it('--event-loops 2: files go to the first thread while it has room (-v names it); ASRESTORE_TS_SPREAD=always spreads them', async () => {
+      await harness.truncate('test');
+      const run = await harness.restore(['-d', path, '--event-loops', '2', '-v']);
+      expect(run.code, run.stderr).to.equal(0);
+      expect(summaryOf(run)).to.include({ inserted: 300 });
+      // Small files end within the first thread's warm-up: each goes to it, nothing judged yet.
+      const placed = run.stderrLines.filter((line) => / on worker thread \d+ \(files per thread: /.test(line));
+      expect(placed.length).to.equal(3);
+      for (const line of placed) expect(line).to.match(/: on worker thread 1 \(files per thread: \d+, 0; last utilisation judged: [-\d.]+, -\)$/);
+      await harness.truncate('test');
+      const spread = await harness.restore(['-d', path, '--event-loops', '2', '-v'], { env: { ASRESTORE_TS_SPREAD: 'always' } });
+      expect(spread.code, spread.stderr).to.equal(0);
+      expect(summaryOf(spread)).to.include({ inserted: 300 });
+      expect(spread.stderr).to.not.contain('on worker thread');
+      expect((await harness.cluster.records('test', 'wp')).length).to.equal(300);
+    });
+
     it('-i FILE and -i - (stdin) restore a single file', async () => {
       const file = join(dir.path, 'single.asb');
       const text = backupText({ records: manyRecords(50, 'single') });

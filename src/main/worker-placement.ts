@@ -144,7 +144,7 @@ export class WorkerPlacement {
   }
 
   /** Hands places to waiting callers while choices can be made (e.g. after files finished). */
-  wakeWaiters(now: number): void {
+  private wakeWaiters(now: number): void {
     while (this.waiters.length > 0) {
       const thread = this.tryPlace(now);
       if (thread === null) return;

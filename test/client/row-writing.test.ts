@@ -114,6 +114,21 @@ describe('client: rows written in place equal rows encoded from records', () => 
     for (let i = 0; i < 2; i++) expect(inPlace[i].bytes.equals(encoded[i].bytes), `command ${i}`).to.equal(true);
   });
 
+  it('rows copied from other commands, switching sources row by row, equal the rows encoded directly', () => {
+    const encoded = collect(128, (commands) => RECORDS.forEach((r, i) => commands.addRecord(i % 2, r, 9, 'rows.asb')));
+    // Two sources: the rows in order, and in reverse order inside a larger buffer (a non-zero byte offset).
+    const [inOrder] = collect(128, (commands) => RECORDS.forEach((r) => commands.addRecord(0, r, 9, 'rows.asb')));
+    const [reversed] = collect(128, (commands) => [...RECORDS].reverse().forEach((r) => commands.addRecord(0, r, 9, 'rows.asb')));
+    const padded = Buffer.alloc(reversed.bytes.length + 3, 0xee);
+    reversed.bytes.copy(padded, 3);
+    const shifted: EncodedCommand = { ...reversed, bytes: padded.subarray(3) };
+    const last = RECORDS.length - 1;
+    const copied = collect(128, (commands) => {
+      RECORDS.forEach((_, i) => (i % 3 === 1 ? commands.addRowOf(i % 2, shifted, last - i) : commands.addRowOf(i % 2, inOrder, i)));
+    });
+    expect(shape(copied)).to.deep.equal(shape(encoded));
+  });
+
   it('refuses a digest that is not 20 bytes and a bin name over 255 bytes', () => {
     const commands = new NodeCommandSet(128, FLAGS, () => {});
     expect(() => commands.openRow(0, Buffer.from('test'), Buffer.alloc(19), null, null, 1, 0, 12)).to.throw(AerospikeError, /digest must be 20 bytes .*line 12/);

@@ -103,6 +103,9 @@ export class BatchCommandBuilder {
   private readonly withGeneration: boolean;
   /** Bytes of the row offsets and lines at the start of the memory (8-byte aligned). */
   private readonly arraysBytes: number;
+  /** The source rows were last copied from, and a plain view of it (reading a Buffer's `buffer` is a runtime call). */
+  private copySource: Buffer | null = null;
+  private copySourceView: Uint8Array | null = null;
 
   constructor(
     /** The node's routing slot (-1: none). */
@@ -149,8 +152,14 @@ export class BatchCommandBuilder {
   /** Copies the row at `source[from..to)` in as this command's next row (re-indexed). */
   appendRowBytes(source: Buffer, from: number, to: number, line: number): void {
     const start = this.reserve(to - from);
+    let view = this.copySourceView;
+    if (source !== this.copySource || view === null) {
+      view = new Uint8Array(source.buffer, source.byteOffset, source.length);
+      this.copySource = source;
+      this.copySourceView = view;
+    }
     // set() of a plain view: Buffer.copy's argument checks cost more than the copy of a row.
-    this.bytes.set(new Uint8Array(source.buffer, source.byteOffset + from, to - from), start);
+    this.bytes.set(view.subarray(from, to), start);
     this.target.view.setUint32(start, this.count);
     this.lines[this.count] = line;
     this.count++;

@@ -180,6 +180,15 @@ export class RoutingTable {
     return Atomics.load(this.ints, Header.GENERATION);
   }
 
+  /**
+   * Whether the table moved past `generation`, read without an atomic (checked once per routed row:
+   * Atomics.load is a builtin call there). A stale read only delays the refresh to the next row;
+   * {@link snapshot} then reads the table under the sequence lock.
+   */
+  changedSince(generation: number): boolean {
+    return this.ints[Header.GENERATION] !== generation;
+  }
+
   get closed(): boolean {
     return Atomics.load(this.ints, Header.CLOSED) !== 0;
   }

@@ -403,7 +403,7 @@ export class WriteClient {
 
   /** Takes a new snapshot when the tender published changes; drops pools of changed nodes. */
   private refreshRouting(): void {
-    if (this.routing.generation === this.snapshot.generation) return;
+    if (!this.routing.changedSince(this.snapshot.generation)) return;
     this.snapshot = this.routing.snapshot();
     this.lastNamespaceBytes = null;
     this.lastNamespace = null;

@@ -9,7 +9,7 @@
  * starts; each record's row is routed by the digest it carries and copied into its node's
  * command) and decoded records (each record's row is encoded from the AsbRecord on the way).
  *
- *   npm run bench:client [-- --records 1000000 --batch 128 --batches-in-flight 8 --pool 4096 --input rows|records --threads 1|2 --repeat N]
+ *   npm run bench:client [-- --records 1000000 --batch 128 --batches-in-flight 8 --pool 4096 --input rows|records --threads 1|2 --repeat N --warm-up 100000]
  *   BENCH_SEEDS=host:port,... npm run bench:client   (against a cluster started elsewhere)
  *
  * Baseline, measured in the same run for each thread count before the client: the same rows, built
@@ -19,7 +19,10 @@
  * sockets, kernel and event loop cost for this traffic, whatever the client does; the client's
  * figures are printed as ratios against it.
  *
- * A first pass of 200,000 records, not reported, warms the test cluster's nodes up.
+ * A first pass of 200,000 records, not reported, warms the test cluster's nodes up; each worker
+ * then writes --warm-up records (default 100,000) before the clock starts, so that its code is
+ * compiled and its connections are open: the figures are the steady state. --repeat N runs the
+ * measurements round after round and prints their medians (this machine moves 10-30% run to run).
  *
  * Each worker builds a pool of distinct records (--pool, default 4096) before the clock starts and
  * writes it round after round (plain writes: records are overwritten, so the cluster's memory stays

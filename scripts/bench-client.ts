@@ -229,9 +229,20 @@ function sendBaseline(
     let next = 0;
     let running = 0;
     let failed = 0;
+    let finished = false;
+    // A broken connection ends the run loudly instead of leaving its command unanswered forever.
+    for (const idle of sockets.values()) {
+      for (const entry of idle) {
+        entry.socket.on('error', reject);
+        entry.socket.on('close', () => finished || reject(new Error('baseline: a node closed a connection')));
+      }
+    }
     const start = (): void => {
       if (sent >= count) {
-        if (running === 0) resolve({ failed, sent });
+        if (running === 0 && !finished) {
+          finished = true;
+          resolve({ failed, sent });
+        }
         return;
       }
       const command = commands[next];

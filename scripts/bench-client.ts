@@ -42,6 +42,7 @@ import { ProtoFrameReader } from '../src/shared/aerospike/framing.js';
 import { BatchAnswerParser } from '../src/shared/aerospike/response-parser.js';
 import { RoutingTable } from '../src/shared/aerospike/routing-table.js';
 import net from 'node:net';
+import { median } from './lib/stats.js';
 import type { AsbRecord } from '../src/shared/asb/types.js';
 import type { WriteFlags } from '../src/shared/aerospike/write-flags.js';
 
@@ -365,12 +366,6 @@ function describe(mode: Mode, threads: number, measured: Measurement, baseline: 
     (baseline === null ? '' : ` = ${(measured.cpuPerMillion / baseline.cpuPerMillion).toFixed(2)} x the baseline`) +
     (measured.failed > 0 ? `; ${measured.failed} records not written` : '')
   );
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
 }
 
 async function main(): Promise<void> {

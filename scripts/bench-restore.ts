@@ -28,6 +28,7 @@ import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { median } from './lib/stats.js';
 
 const selfPath = fileURLToPath(import.meta.url);
 const buildRoot = resolve(dirname(selfPath), '..');
@@ -178,11 +179,6 @@ async function main(): Promise<void> {
         );
       }
     }
-    const median = (values: number[]): number => {
-      const sorted = [...values].sort((a, b) => a - b);
-      const mid = sorted.length >> 1;
-      return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-    };
     const cpuPerMillion = new Map<string, number>();
     for (const run of runs) {
       const own = reports.get(run.name)!;

@@ -152,14 +152,12 @@ export class BatchCommandBuilder {
   /** Copies the row at `source[from..to)` in as this command's next row (re-indexed). */
   appendRowBytes(source: Buffer, from: number, to: number, line: number): void {
     const start = this.reserve(to - from);
-    let view = this.copySourceView;
-    if (source !== this.copySource || view === null) {
-      view = new Uint8Array(source.buffer, source.byteOffset, source.length);
+    if (source !== this.copySource) {
       this.copySource = source;
-      this.copySourceView = view;
+      this.copySourceView = new Uint8Array(source.buffer, source.byteOffset, source.length);
     }
     // set() of a plain view: Buffer.copy's argument checks cost more than the copy of a row.
-    this.bytes.set(view.subarray(from, to), start);
+    this.bytes.set(this.copySourceView!.subarray(from, to), start);
     this.target.view.setUint32(start, this.count);
     this.lines[this.count] = line;
     this.count++;
